@@ -1,0 +1,225 @@
+// The Agent owns every subsystem: it starts them in dependency order (downstream first), stops them in reverse,
+// serializes reloads (validate first, apply one by one, roll back on failure) and aggregates health.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { TelegenConfig } from '../config/schema.js';
+import { ConfigError } from '../config/issues.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import { parseDuration } from '../config/types.js';
+import type { Logger } from '../logging/logger.js';
+import type { SignalType } from '../model/signals.js';
+import { SelfMetrics } from '../telemetry/self-metrics.js';
+import { buildInfo } from './build-info.js';
+import type { AgentControl, ReloadResult } from './control.js';
+import { ExitCode, SubsystemError } from './errors.js';
+import { hostInfo, hostResource } from './host.js';
+import { failed, type Health, type Subsystem } from './subsystem.js';
+import { buildSubsystems, type ExportPipeline } from './wiring.js';
+
+/** Readiness checks the API always shows, `disabled` until a subsystem answers for them. */
+const STANDARD_CHECKS = ['ebpf', 'otlp', 'discovery'];
+/** The event loop is reported stalled (GET /healthz 503) when a delay this long was seen in the last window. */
+const STALL_THRESHOLD_MS = 5_000;
+
+export interface AgentOptions {
+  config: TelegenConfig;
+  configPath: string | null;
+  /** How the configuration was loaded, so reloads read it the same way (flags, env). */
+  loadOptions: LoadOptions;
+  logger: Logger;
+}
+
+export class Agent implements AgentControl {
+  readonly build = buildInfo();
+  readonly host = hostInfo();
+  readonly metrics = new SelfMetrics();
+  readonly startedAt = new Date();
+  private current: TelegenConfig;
+  private readonly subsystems: Subsystem[];
+  private readonly pipeline: ExportPipeline;
+  private readonly startErrors = new Map<string, string>();
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 50 });
+  private stallCheck?: NodeJS.Timeout;
+  private lastStallMs = 0;
+  private fatal?: string;
+  private reloading: Promise<unknown> = Promise.resolve();
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(private readonly opts: AgentOptions) {
+    this.current = opts.config;
+    const built = buildSubsystems({
+      config: opts.config, logger: opts.logger, metrics: this.metrics, resource: hostResource(opts.config),
+    }, this);
+    this.pipeline = built.pipeline;
+    this.subsystems = orderByDependencies(built.subsystems);
+  }
+
+  get logger(): Logger {
+    return this.opts.logger;
+  }
+
+  config(): TelegenConfig {
+    return this.current;
+  }
+
+  configPath(): string | null {
+    return this.opts.configPath;
+  }
+
+  /** Start every subsystem; a required one that fails rejects with its exit code, others report `failed`. */
+  async start(): Promise<void> {
+    this.state = 'starting';
+    this.loopDelay.enable();
+    this.stallCheck = setInterval(() => this.checkStall(), 1000).unref();
+    for (const s of this.subsystems) {
+      try {
+        await s.start();
+        this.logger.debug({ subsystem: s.name, health: s.health() }, 'subsystem started');
+      } catch (e) {
+        const msg = (e as Error).message;
+        this.startErrors.set(s.name, msg);
+        if (s.required?.()) {
+          this.logger.error({ subsystem: s.name, err: msg }, 'required subsystem failed to start');
+          await this.stop();
+          throw e instanceof SubsystemError ? e : new SubsystemError(`${s.name}: ${msg}`, ExitCode.GENERAL);
+        }
+        this.logger.warn({ subsystem: s.name, err: msg }, 'subsystem failed to start; continuing without it');
+      }
+    }
+    this.state = 'running';
+    this.logger.info({ version: this.build.version, mode: this.current.mode, subsystems: this.subsystems.map((s) => `${s.name}=${this.healthOf(s)}`) }, 'telegen started');
+  }
+
+  /** Graceful stop: upstream first (sources), the export pipeline last so it can flush. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    const deadline = parseDuration(this.current.shutdown_timeout);
+    const started = Date.now();
+    for (const s of [...this.subsystems].reverse()) {
+      const left = Math.max(100, deadline - (Date.now() - started));
+      try {
+        await withTimeout(s.stop(), left, `${s.name} did not stop within ${left} ms`);
+      } catch (e) {
+        this.logger.warn({ subsystem: s.name, err: (e as Error).message }, 'subsystem stop failed');
+      }
+    }
+    clearInterval(this.stallCheck);
+    this.loopDelay.disable();
+    this.state = 'stopped';
+  }
+
+  liveness(): { ok: true } | { ok: false; reason: string } {
+    if (this.fatal) return { ok: false, reason: this.fatal };
+    if (this.lastStallMs >= STALL_THRESHOLD_MS) return { ok: false, reason: `event loop stalled for ${Math.round(this.lastStallMs)} ms` };
+    return { ok: true };
+  }
+
+  /** Mark the process unhealthy (GET /healthz 503) — for failures no restart of a subsystem can mend. */
+  markFatal(reason: string): void {
+    this.fatal = reason;
+  }
+
+  readiness(): { ready: boolean; checks: Record<string, Health> } {
+    const checks: Record<string, Health> = {};
+    for (const c of STANDARD_CHECKS) checks[c] = 'disabled';
+    for (const s of this.subsystems) if (s.readinessCheck) checks[s.readinessCheck] = this.healthOf(s);
+    const ready = this.state === 'running' && Object.values(checks).every((h) => h === 'ok' || h === 'disabled');
+    return { ready, checks };
+  }
+
+  subsystemStatus(name: string): unknown {
+    return this.subsystems.find((s) => s.name === name)?.status();
+  }
+
+  /** Every subsystem's health and status (SIGUSR1 dump, diagnostics). */
+  fullStatus(): Record<string, { health: Health; status: unknown }> {
+    return Object.fromEntries(this.subsystems.map((s) => [s.name, { health: this.healthOf(s), status: s.status() }]));
+  }
+
+  reload(): Promise<ReloadResult> {
+    // Serialized: a reload that arrives during another waits for it, and every caller gets its own answer.
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  flush(): Promise<Record<SignalType, number>> {
+    return this.pipeline.flush();
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    let next: TelegenConfig;
+    try {
+      next = loadConfig(this.opts.loadOptions).config;
+    } catch (e) {
+      this.metrics.configReloads.inc({ result: 'invalid' });
+      if (e instanceof ConfigError) {
+        this.logger.error({ errors: e.message.split('\n') }, 'reload refused: configuration is invalid; keeping the running configuration');
+        return { ok: false, status: 400, message: e.message, issues: e.issues };
+      }
+      return { ok: false, status: 400, message: (e as Error).message, issues: [] };
+    }
+    const old = this.current;
+    const applied: Subsystem[] = [];
+    for (const s of this.subsystems) {
+      try {
+        applied.push(s);
+        await s.reload(next);
+      } catch (e) {
+        const msg = (e as Error).message;
+        this.logger.error({ subsystem: s.name, err: msg }, 'reload failed; rolling back to the previous configuration');
+        for (const r of applied.reverse()) {
+          try { await r.reload(old); } catch (e2) {
+            this.logger.error({ subsystem: r.name, err: (e2 as Error).message }, 'rollback failed');
+          }
+        }
+        this.metrics.configReloads.inc({ result: 'failed' });
+        return { ok: false, status: 500, message: `${s.name}: ${msg}`, subsystem: s.name };
+      }
+    }
+    this.current = next;
+    this.metrics.configReloads.inc({ result: 'ok' });
+    this.logger.info('configuration reloaded');
+    return { ok: true };
+  }
+
+  private healthOf(s: Subsystem): Health {
+    const err = this.startErrors.get(s.name);
+    const h = s.health();
+    return err && h === 'ok' ? failed(err) : h;
+  }
+
+  private checkStall(): void {
+    const max = this.loopDelay.max / 1e6;
+    this.loopDelay.reset();
+    this.lastStallMs = max;
+    if (max >= STALL_THRESHOLD_MS) this.logger.warn({ delay_ms: Math.round(max) }, 'event loop stalled');
+  }
+}
+
+/** Topological order over `dependsOn` (stable: otherwise the order given). Unknown names are ignored. */
+export function orderByDependencies(list: Subsystem[]): Subsystem[] {
+  const byName = new Map(list.map((s) => [s.name, s]));
+  const out: Subsystem[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (s: Subsystem, trail: string[]) => {
+    const st = state.get(s.name);
+    if (st === 'done') return;
+    if (st === 'visiting') throw new Error(`subsystem dependency cycle: ${[...trail, s.name].join(' → ')}`);
+    state.set(s.name, 'visiting');
+    for (const d of s.dependsOn ?? []) {
+      const dep = byName.get(d);
+      if (dep) visit(dep, [...trail, s.name]);
+    }
+    state.set(s.name, 'done');
+    out.push(s);
+  };
+  for (const s of list) visit(s, []);
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(message)), ms); })])
+    .finally(() => clearTimeout(t));
+}

@@ -1,0 +1,17 @@
+// The composition root: the one place that knows every subsystem and hands each the narrow interfaces it
+// needs from the others. Add a subsystem here; nothing else in the Agent changes.
+import type { AgentControl } from './control.js';
+import type { ExportPipeline, Subsystem, SubsystemContext } from './subsystem.js';
+import { createPipeline } from '../pipeline/index.js';
+
+export type { ExportPipeline };
+
+export function buildSubsystems(
+  base: Omit<SubsystemContext, 'sink'>,
+  _control: AgentControl,
+): { pipeline: ExportPipeline; subsystems: Subsystem[] } {
+  const pipeline = createPipeline(base);
+  const ctx: SubsystemContext = { ...base, sink: pipeline };
+  void ctx;
+  return { pipeline, subsystems: [pipeline] };
+}

@@ -1,0 +1,73 @@
+import client from 'prom-client';
+
+/**
+ * Telegen's own telemetry (GET /metrics): one prom-client registry per Agent, every family declared here so
+ * names, help and labels live in one place. Subsystems increment these; state-derived gauges register a
+ * collect callback through `onCollect`.
+ */
+export class SelfMetrics {
+  readonly registry = new client.Registry<client.RegistryContentType>();
+  private readonly collectors: Array<() => void> = [];
+
+  readonly spansCollected = this.counter('telegen_spans_collected_total', 'Total spans collected', ['signal_type']);
+  readonly spansExported = this.counter('telegen_spans_exported_total', 'Spans acknowledged by the backend');
+  readonly spansDropped = this.counter('telegen_spans_dropped_total', 'Spans dropped, by reason', ['reason']);
+  readonly metricsCollected = this.counter('telegen_metrics_collected_total', 'Metric data points collected');
+  readonly metricsExported = this.counter('telegen_metrics_exported_total', 'Metric data points acknowledged by the backend');
+  readonly metricsDropped = this.counter('telegen_metrics_dropped_total', 'Metric data points dropped, by reason', ['reason']);
+  readonly logsCollected = this.counter('telegen_logs_collected_total', 'Log records collected');
+  readonly logsExported = this.counter('telegen_logs_exported_total', 'Log records acknowledged by the backend');
+  readonly logsDropped = this.counter('telegen_logs_dropped_total', 'Log records dropped, by reason', ['reason']);
+  readonly profilesCollected = this.counter('telegen_profiles_collected_total', 'CPU profiles collected');
+
+  readonly ebpfProgramsLoaded = this.gauge('telegen_ebpf_programs_loaded', 'eBPF programs loaded, by type', ['program_type']);
+  readonly ebpfMapsCreated = this.gauge('telegen_ebpf_maps_created', 'eBPF maps created, by type', ['map_type']);
+  readonly ebpfMapEntries = this.gauge('telegen_ebpf_map_entries', 'Entries in each eBPF map', ['map_name']);
+  readonly ebpfRingbufEvents = this.counter('telegen_ebpf_ringbuf_events_total', 'Events received from eBPF ring buffers');
+  readonly ebpfRingbufLost = this.counter('telegen_ebpf_ringbuf_lost_total', 'Events lost because a ring buffer was full');
+
+  readonly exportRequests = this.counter('telegen_export_requests_total', 'Export requests, by endpoint and outcome', ['endpoint', 'status']);
+  readonly exportErrors = this.counter('telegen_export_errors_total', 'Export errors, by endpoint and kind', ['endpoint', 'error_type']);
+  readonly exportLatency = new client.Histogram({
+    name: 'telegen_export_latency_seconds', help: 'Latency of one export request', labelNames: ['endpoint'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+  readonly exportBatchSize = new client.Histogram({
+    name: 'telegen_export_batch_size', help: 'Items in one export request', labelNames: ['signal_type'],
+    buckets: [1, 8, 32, 128, 512, 1024, 2048, 4096, 8192], registers: [this.registry],
+  });
+  readonly exportQueueSize = this.gauge('telegen_export_queue_size', 'Items waiting in each export queue', ['signal_type']);
+
+  readonly configReloads = this.counter('telegen_config_reloads_total', 'Configuration reloads, by result', ['result']);
+
+  constructor() {
+    // telegen_process_* (cpu seconds, resident/virtual memory, open/max fds, start time) and the Node.js runtime
+    // in place of Go's: telegen_nodejs_eventloop_lag_*, heap sizes, GC durations.
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'telegen_', eventLoopMonitoringPrecision: 20 });
+  }
+
+  /** Register a callback that refreshes state-derived gauges just before each scrape. */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
+  /** The exposition; `openMetrics` selects the OpenMetrics format. */
+  async render(openMetrics = false): Promise<{ contentType: string; body: string }> {
+    for (const fn of this.collectors) fn();
+    if (openMetrics) {
+      this.registry.setContentType(client.openMetricsContentType);
+      const body = await this.registry.metrics();
+      this.registry.setContentType(client.prometheusContentType);
+      return { contentType: client.openMetricsContentType, body };
+    }
+    return { contentType: client.prometheusContentType, body: await this.registry.metrics() };
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new client.Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new client.Gauge<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+}

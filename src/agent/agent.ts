@@ -5,7 +5,7 @@ import type { TelegenConfig } from '../config/schema.js';
 import { ConfigError } from '../config/issues.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { parseDuration } from '../config/types.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger, RecentLogs } from '../logging/logger.js';
 import type { SignalType } from '../model/signals.js';
 import { SelfMetrics } from '../telemetry/self-metrics.js';
 import { buildInfo } from './build-info.js';
@@ -26,6 +26,8 @@ export interface AgentOptions {
   /** How the configuration was loaded, so reloads read it the same way (flags, env). */
   loadOptions: LoadOptions;
   logger: Logger;
+  /** The bounded buffer the logger also writes into (absent in tests that do not need it). */
+  recentLogs?: RecentLogs;
 }
 
 export class Agent implements AgentControl {
@@ -141,6 +143,10 @@ export class Agent implements AgentControl {
     const next = this.reloading.then(() => this.reloadNow());
     this.reloading = next.catch(() => undefined);
     return next;
+  }
+
+  recentLogs(): string[] {
+    return this.opts.recentLogs?.snapshot() ?? [];
   }
 
   flush(): Promise<Record<SignalType, number>> {

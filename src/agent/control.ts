@@ -29,6 +29,8 @@ export interface AgentControl {
   subsystemStatus(name: string): unknown;
   /** Re-read the configuration file and apply it; serialized with other reloads. */
   reload(): Promise<ReloadResult>;
+  /** The agent's most recent log lines (bounded), for /debug/vars and diagnostics. */
+  recentLogs(): string[];
   /** Drain every export queue now; items flushed per signal. */
   flush(): Promise<Record<SignalType, number>>;
 }

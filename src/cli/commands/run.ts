@@ -42,7 +42,7 @@ export const runCommand: Command = {
     for (const w of loaded.warnings) logger.warn({ path: w.path, location: w.location }, formatIssue(w));
     logger.info({ config: loaded.path ?? 'embedded defaults' }, 'configuration loaded');
 
-    agent = new Agent({ config: loaded.config, configPath: loaded.path, loadOptions, logger });
+    agent = new Agent({ config: loaded.config, configPath: loaded.path, loadOptions, logger, recentLogs });
     const a = agent;
     let stopping: Promise<number> | undefined;
     const shutdown = (signal: string): Promise<number> => {

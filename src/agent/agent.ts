@@ -12,7 +12,7 @@ import { buildInfo } from './build-info.js';
 import type { AgentControl, ReloadResult } from './control.js';
 import { ExitCode, SubsystemError } from './errors.js';
 import { hostInfo, hostResource } from './host.js';
-import { failed, type Health, type Subsystem } from './subsystem.js';
+import { failed, type Health, type Subsystem, type SubsystemContext } from './subsystem.js';
 import { buildSubsystems, type ExportPipeline } from './wiring.js';
 
 /** Readiness checks the API always shows, `disabled` until a subsystem answers for them. */
@@ -28,6 +28,8 @@ export interface AgentOptions {
   logger: Logger;
   /** The bounded buffer the logger also writes into (absent in tests that do not need it). */
   recentLogs?: RecentLogs;
+  /** Subsystems added after the wired ones (tests inject failing or slow subsystems here). */
+  extraSubsystems?: (ctx: SubsystemContext) => Subsystem[];
 }
 
 export class Agent implements AgentControl {
@@ -48,11 +50,11 @@ export class Agent implements AgentControl {
 
   constructor(private readonly opts: AgentOptions) {
     this.current = opts.config;
-    const built = buildSubsystems({
-      config: opts.config, logger: opts.logger, metrics: this.metrics, resource: hostResource(opts.config),
-    }, this);
+    const base = { config: opts.config, logger: opts.logger, metrics: this.metrics, resource: hostResource(opts.config) };
+    const built = buildSubsystems(base, this);
     this.pipeline = built.pipeline;
-    this.subsystems = orderByDependencies(built.subsystems);
+    const extra = opts.extraSubsystems?.({ ...base, sink: built.pipeline }) ?? [];
+    this.subsystems = orderByDependencies([...built.subsystems, ...extra]);
   }
 
   get logger(): Logger {
@@ -184,15 +186,17 @@ export class Agent implements AgentControl {
       }
     }
     this.current = next;
+    this.startErrors.clear();
     this.metrics.configReloads.inc({ result: 'ok' });
     this.logger.info('configuration reloaded');
     return { ok: true };
   }
 
+  /** A start failure wins over what the subsystem says of itself until a reload succeeds for it. */
   private healthOf(s: Subsystem): Health {
     const err = this.startErrors.get(s.name);
     const h = s.health();
-    return err && h === 'ok' ? failed(err) : h;
+    return err && !h.startsWith('failed') ? failed(err) : h;
   }
 
   private checkStall(): void {

@@ -36,10 +36,10 @@ const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateSchema = ajv.compile(configSchema);
 
 /** Which file to read: --config, else TELEGEN_CONFIG_FILE, else /etc/telegen/config.yaml if present, else none. */
-export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | null {
+export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv, systemPath = DEFAULT_CONFIG_PATH): string | null {
   if (flag) return flag;
   if (env.TELEGEN_CONFIG_FILE) return env.TELEGEN_CONFIG_FILE;
-  return existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : null;
+  return existsSync(systemPath) ? systemPath : null;
 }
 
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
@@ -78,9 +78,11 @@ export function loadConfigText(text: string, path: string | null, opts: LoadOpti
   const raw = js as Record<string, unknown>;
   const where = (p: (string | number)[], atKey = false) => locate(doc, lines, file, p, atKey);
 
+  // A misspelling of a known key is an error: the setting it meant would be silently ignored. An unknown key
+  // with no near match is a warning (a newer file on an older agent), and an error under --strict.
   for (const u of findUnknownKeys(configSchema, raw)) {
     const loc = where(u.path, true);
-    issues.push({ severity: opts.strict ? 'error' : 'warning', path: pathToString(u.path),
+    issues.push({ severity: opts.strict || u.suggestion ? 'error' : 'warning', path: pathToString(u.path),
       message: `unknown key "${u.key}"${u.suggestion ? `; did you mean "${u.suggestion}"?` : ''}`, ...loc });
   }
 

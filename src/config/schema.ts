@@ -1,6 +1,6 @@
 // The one configuration schema: types (Static), defaults, validation, redaction, env overrides and the
 // generated reference (docs/configuration.md) all come from here. Components own their fragments.
-import { Bool, Int, Section, StringEnum, Type, type Static } from './types.js';
+import { Bool, Duration, Int, Section, StringEnum, Type, type Static } from './types.js';
 import { selfTelemetrySchema } from '../api/config.js';
 import { otlpSchema, queueSchema, fileExporterSchema, remoteWriteSchema } from '../export/config.js';
 import { ebpfSchema } from '../ebpf/config.js';
@@ -12,7 +12,7 @@ export const configSchema = Type.Object({
     'agent: collect from this host (eBPF, host metrics, discovery). collector: only receive and export; host sources off.'),
   log_level: StringEnum(['debug', 'info', 'warn', 'error'] as const, 'info', 'Minimum level logged.'),
   log_format: StringEnum(['json', 'text'] as const, 'json', 'Log line format.'),
-  shutdown_timeout: Type.String({ default: '15s', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h))+$', description: 'Deadline for a graceful shutdown (flush, detach, exit).' }),
+  shutdown_timeout: Duration('15s', 'Deadline for a graceful shutdown (flush queues, detach programs, exit).'),
   resource: Section({
     service_name: Type.String({ default: '', description: 'service.name for signals not tied to a discovered process (OTEL_SERVICE_NAME).' }),
     attributes: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Extra resource attributes on every signal (OTEL_RESOURCE_ATTRIBUTES).' }),

@@ -34,16 +34,17 @@ export const runCommand: Command = {
       }
       throw e;
     }
-    let agent: Agent | undefined;
+    // The logger exists before the Agent, but must scrub the secrets of whatever configuration is running.
+    const running: { agent?: Agent } = {};
     const logger = createLogger({
       level: loaded.config.log_level, format: loaded.config.log_format, recent: recentLogs,
-      secrets: () => secretValues(configSchema, agent?.config() ?? loaded.config),
+      secrets: () => secretValues(configSchema, running.agent?.config() ?? loaded.config),
     });
     for (const w of loaded.warnings) logger.warn({ path: w.path, location: w.location }, formatIssue(w));
     logger.info({ config: loaded.path ?? 'embedded defaults' }, 'configuration loaded');
 
-    agent = new Agent({ config: loaded.config, configPath: loaded.path, loadOptions, logger, recentLogs });
-    const a = agent;
+    const a = new Agent({ config: loaded.config, configPath: loaded.path, loadOptions, logger, recentLogs });
+    running.agent = a;
     let stopping: Promise<number> | undefined;
     const shutdown = (signal: string): Promise<number> => {
       if (stopping) {

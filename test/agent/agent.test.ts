@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, orderByDependencies } from '../../src/agent/agent.js';
+import { ExitCode, SubsystemError } from '../../src/agent/errors.js';
+import type { Health, Subsystem } from '../../src/agent/subsystem.js';
+import type { TelegenConfig } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { captureLogger } from '../helpers/logger.js';
+
+// Every built-in source off: these tests are about the Agent's own lifecycle.
+const QUIET = `
+self_telemetry:
+  listen: "127.0.0.1:0"
+agent:
+  ebpf:
+    enabled: false
+  host_metrics:
+    enabled: false
+file_exporter:
+  enabled: false
+`;
+
+interface Probe extends Subsystem { events: string[]; seen: TelegenConfig[] }
+
+function probe(name: string, events: string[], opts: { dependsOn?: string[]; failStart?: string; required?: boolean; failReloadWhen?: (c: TelegenConfig) => boolean; check?: string } = {}): Probe {
+  let health: Health = 'disabled';
+  const seen: TelegenConfig[] = [];
+  return {
+    name, events, seen, dependsOn: opts.dependsOn, readinessCheck: opts.check,
+    required: () => opts.required ?? false,
+    async start() {
+      events.push(`start:${name}`);
+      if (opts.failStart) throw new SubsystemError(opts.failStart, ExitCode.EBPF);
+      health = 'ok';
+    },
+    async stop() { events.push(`stop:${name}`); health = 'disabled'; },
+    async reload(c) {
+      events.push(`reload:${name}`);
+      seen.push(c);
+      if (opts.failReloadWhen?.(c)) throw new Error(`${name} cannot apply`);
+    },
+    health: () => health,
+    status: () => ({ name }),
+  };
+}
+
+function setup(yaml = QUIET, extra: (events: string[]) => Subsystem[] = () => []) {
+  const dir = mkdtempSync(join(tmpdir(), 'telegen-agent-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  const loadOptions = { configPath: file, env: {}, isRoot: true };
+  const { config } = loadConfig(loadOptions);
+  const events: string[] = [];
+  const { logger, lines } = captureLogger();
+  const agent = new Agent({ config, configPath: file, loadOptions, logger, extraSubsystems: () => extra(events) });
+  return { agent, events, file, lines };
+}
+
+test('subsystems start in dependency order and stop in reverse', async () => {
+  const { agent, events } = setup(QUIET, (ev) => [probe('b', ev, { dependsOn: ['a'] }), probe('a', ev), probe('c', ev, { dependsOn: ['b'] })]);
+  await agent.start();
+  await agent.stop();
+  await agent.stop(); // idempotent
+  const mine = events.filter((e) => /:(a|b|c)$/.test(e));
+  assert.deepEqual(mine, ['start:a', 'start:b', 'start:c', 'stop:c', 'stop:b', 'stop:a']);
+});
+
+test('a dependency cycle is refused with the cycle named', () => {
+  const ev: string[] = [];
+  assert.throws(() => orderByDependencies([probe('x', ev, { dependsOn: ['y'] }), probe('y', ev, { dependsOn: ['x'] })]), /cycle: x → y → x/);
+});
+
+test('a failing optional subsystem reports failed: <reason> and the agent keeps running', async () => {
+  const { agent } = setup(QUIET, (ev) => [probe('flaky', ev, { failStart: 'no BTF', check: 'flaky' })]);
+  await agent.start();
+  const r = agent.readiness();
+  assert.equal(r.checks.flaky, 'failed: no BTF');
+  assert.equal(r.ready, false);
+  assert.deepEqual(agent.liveness(), { ok: true });
+  await agent.stop();
+});
+
+test('a failing required subsystem stops the agent with its exit code', async () => {
+  const { agent, events } = setup(QUIET, (ev) => [probe('good', ev), probe('core', ev, { failStart: 'verifier said no', required: true, dependsOn: ['good'] })]);
+  await assert.rejects(agent.start(), (e: unknown) => e instanceof SubsystemError && e.exitCode === ExitCode.EBPF && /verifier said no/.test(e.message));
+  assert.ok(events.includes('stop:good'), 'what started is stopped again');
+});
+
+test('readiness always shows ebpf, otlp and discovery, and is ready only when every enabled check is ok', async () => {
+  const { agent } = setup(QUIET, (ev) => [probe('x', ev, { check: 'ebpf' })]);
+  assert.equal(agent.readiness().ready, false, 'not ready before start');
+  await agent.start();
+  const r = agent.readiness();
+  assert.deepEqual(Object.keys(r.checks).sort(), ['discovery', 'ebpf', 'otlp']);
+  assert.equal(r.checks.ebpf, 'ok');
+  assert.equal(r.ready, true);
+  await agent.stop();
+  assert.equal(agent.readiness().ready, false, 'not ready once stopping');
+});
+
+test('reload: an invalid file is refused (400) and the running configuration stays', async () => {
+  const { agent, file, lines } = setup();
+  await agent.start();
+  const before = agent.config();
+  writeFileSync(file, QUIET + 'mode: agnet\n');
+  const r = await agent.reload();
+  assert.equal(r.ok, false);
+  assert.ok(!r.ok && r.status === 400 && r.issues.some((i) => i.path === 'mode' && i.line !== undefined));
+  assert.equal(agent.config(), before);
+  assert.ok(lines().some((l) => String(l.msg).includes('reload refused')));
+  await agent.stop();
+});
+
+test('reload: a subsystem that cannot apply rolls every subsystem back (500)', async () => {
+  let seenA: Probe | undefined;
+  const { agent, file } = setup(QUIET, (ev) => {
+    seenA = probe('a', ev);
+    return [seenA, probe('b', ev, { failReloadWhen: (c) => c.log_level === 'debug' })];
+  });
+  await agent.start();
+  const before = agent.config();
+  writeFileSync(file, QUIET + 'log_level: debug\n');
+  const r = await agent.reload();
+  assert.ok(!r.ok && r.status === 500 && r.message.includes('b cannot apply'));
+  assert.equal(agent.config(), before);
+  assert.equal(seenA!.seen.at(-1)!.log_level, 'info', 'a was given the old configuration back');
+  writeFileSync(file, QUIET + 'log_level: warn\n');
+  assert.deepEqual(await agent.reload(), { ok: true });
+  assert.equal(agent.config().log_level, 'warn');
+  await agent.stop();
+});
+
+test('concurrent reloads are serialized and each gets its own answer', async () => {
+  const { agent, file, events } = setup(QUIET, (ev) => [probe('p', ev)]);
+  await agent.start();
+  writeFileSync(file, QUIET + 'log_level: warn\n');
+  const results = await Promise.all([agent.reload(), agent.reload(), agent.reload()]);
+  assert.deepEqual(results, [{ ok: true }, { ok: true }, { ok: true }]);
+  assert.equal(events.filter((e) => e === 'reload:p').length, 3);
+  await agent.stop();
+});
+
+test('a fatal condition makes liveness fail with the reason', async () => {
+  const { agent } = setup();
+  await agent.start();
+  agent.markFatal('export disk unwritable');
+  assert.deepEqual(agent.liveness(), { ok: false, reason: 'export disk unwritable' });
+  await agent.stop();
+});

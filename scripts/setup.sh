@@ -12,7 +12,7 @@ mkdir -p "$stamps"
 # Build toolchain for the BPF objects and the libbpf addon, plus the real peers the tests run against.
 APT_PACKAGES=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make g++ python3
-  prometheus prometheus-node-exporter nginx golang-go curl wrk iproute2
+  prometheus prometheus-node-exporter nginx golang-go curl wrk iproute2 zsh fish
 )
 
 missing=()

@@ -96,8 +96,11 @@ export function loadConfigText(text: string, path: string | null, opts: LoadOpti
   applyRootDefaults(full, raw, opts.isRoot ?? process.getuid?.() === 0, opts.cwd ?? process.cwd());
 
   if (!validateSchema(full)) {
+    // A key that already has an error (e.g. its ${VAR} was undefined) is not reported a second time.
+    const reported = new Set(issues.filter((i) => i.severity === 'error').map((i) => i.path));
     for (const e of collapse(validateSchema.errors ?? [])) {
       const p = e.path;
+      if (reported.has(pathToString(p))) continue;
       const origin = origins.get(p.join('.'));
       const sub = schemaAt(configSchema, p);
       issues.push({

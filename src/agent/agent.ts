@@ -84,7 +84,7 @@ export class Agent implements AgentControl {
         if (s.required?.()) {
           this.logger.error({ subsystem: s.name, err: msg }, 'required subsystem failed to start');
           await this.stop();
-          throw e instanceof SubsystemError ? e : new SubsystemError(`${s.name}: ${msg}`, ExitCode.GENERAL);
+          throw e instanceof SubsystemError ? e : new SubsystemError(`${s.name}: ${msg}`, exitCodeFor(e));
         }
         this.logger.warn({ subsystem: s.name, err: msg }, 'subsystem failed to start; continuing without it');
       }
@@ -226,6 +226,12 @@ export function orderByDependencies(list: Subsystem[]): Subsystem[] {
   };
   for (const s of list) visit(s, []);
   return out;
+}
+
+/** EACCES/EPERM (e.g. a privileged port, no CAP_BPF) end the process with the permission exit code. */
+function exitCodeFor(e: unknown): ExitCode {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'EACCES' || code === 'EPERM' ? ExitCode.PERMISSION : ExitCode.GENERAL;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

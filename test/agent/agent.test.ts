@@ -89,6 +89,16 @@ test('a failing required subsystem stops the agent with its exit code', async ()
   assert.ok(events.includes('stop:good'), 'what started is stopped again');
 });
 
+test('a required subsystem denied permission ends with exit code 4', async () => {
+  const denied: Subsystem = {
+    name: 'listener', required: () => true,
+    async start() { throw Object.assign(new Error('listen EACCES: permission denied 0.0.0.0:80'), { code: 'EACCES' }); },
+    async stop() {}, async reload() {}, health: () => 'disabled', status: () => ({}),
+  };
+  const { agent } = setup(QUIET, () => [denied]);
+  await assert.rejects(agent.start(), (e: unknown) => e instanceof SubsystemError && e.exitCode === ExitCode.PERMISSION);
+});
+
 test('readiness always shows ebpf, otlp and discovery, and is ready only when every enabled check is ok', async () => {
   const { agent } = setup(QUIET, (ev) => [probe('x', ev, { check: 'ebpf' })]);
   assert.equal(agent.readiness().ready, false, 'not ready before start');

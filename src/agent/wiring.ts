@@ -3,6 +3,7 @@
 import type { AgentControl } from './control.js';
 import type { ExportPipeline, Subsystem, SubsystemContext } from './subsystem.js';
 import { createPipeline } from '../pipeline/index.js';
+import { createDiscovery } from '../discovery/discovery.js';
 
 export type { ExportPipeline };
 
@@ -12,6 +13,7 @@ export function buildSubsystems(
 ): { pipeline: ExportPipeline; subsystems: Subsystem[] } {
   const pipeline = createPipeline(base);
   const ctx: SubsystemContext = { ...base, sink: pipeline };
-  void ctx;
-  return { pipeline, subsystems: [pipeline] };
+  // Discovery's catalog (ProcessCatalog) is what tracers receive; the eBPF core's ProcessEventSource goes in here.
+  const discovery = createDiscovery(ctx);
+  return { pipeline, subsystems: [pipeline, discovery] };
 }

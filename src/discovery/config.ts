@@ -1,4 +1,4 @@
-import { Duration, Section, Type } from '../config/types.js';
+import { Duration, Int, Section, Type } from '../config/types.js';
 
 /** One selection rule: a process matches when every criterion given matches. */
 const selector = Type.Object({
@@ -10,6 +10,7 @@ const selector = Type.Object({
 /** `discovery`: which processes exist, what they are called, and which the tracers instrument. */
 export const discoverySchema = Section({
   scan_interval: Duration('10s', 'How often /proc is rescanned (exec/exit events from eBPF update it in between).'),
+  max_processes: Int(20000, 'At most this many processes are tracked; the rest are counted in telegen_discovery_processes_dropped_total.', 1),
   instrument: Type.Array(selector, { default: [], description: 'Processes to instrument; empty means every process except Telegen itself.' }),
   exclude: Type.Array(selector, { default: [], description: 'Processes never instrumented (wins over instrument).' }),
 }, 'Process and service discovery.');

@@ -38,6 +38,14 @@ export class SelfMetrics {
   });
   readonly exportQueueSize = this.gauge('telegen_export_queue_size', 'Items waiting in each export queue', ['signal_type']);
 
+  readonly discoveryProcesses = this.gauge('telegen_discovery_processes', 'Processes tracked by discovery');
+  readonly discoveryProcessesDropped = this.counter('telegen_discovery_processes_dropped_total', 'Processes not tracked because discovery.max_processes was reached (counted per scan)');
+  readonly discoveryScanDuration = new client.Histogram({
+    name: 'telegen_discovery_scan_duration_seconds', help: 'Duration of one /proc discovery scan',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+  });
+  readonly hostMetricsCollectorErrors = this.counter('telegen_hostmetrics_collector_errors_total', 'Host metrics collector runs that failed, by collector', ['collector']);
+
   readonly configReloads = this.counter('telegen_config_reloads_total', 'Configuration reloads, by result', ['result']);
 
   constructor() {

@@ -3,17 +3,23 @@
 import type { AgentControl } from './control.js';
 import type { ExportPipeline, Subsystem, SubsystemContext } from './subsystem.js';
 import { createPipeline } from '../pipeline/index.js';
+import { createApiSubsystem } from '../api/api-subsystem.js';
 import { createDiscovery } from '../discovery/discovery.js';
+import { createHostMetrics } from '../hostmetrics/hostmetrics.js';
 
 export type { ExportPipeline };
 
 export function buildSubsystems(
   base: Omit<SubsystemContext, 'sink'>,
-  _control: AgentControl,
+  control: AgentControl,
 ): { pipeline: ExportPipeline; subsystems: Subsystem[] } {
   const pipeline = createPipeline(base);
   const ctx: SubsystemContext = { ...base, sink: pipeline };
   // Discovery's catalog (ProcessCatalog) is what tracers receive; the eBPF core's ProcessEventSource goes in here.
   const discovery = createDiscovery(ctx);
-  return { pipeline, subsystems: [pipeline, discovery] };
+  const hostMetrics = createHostMetrics(ctx);
+  // The control API sees the Agent only through AgentControl. Listed first: started first and stopped last, so
+  // /healthz keeps answering while the other subsystems drain during a graceful shutdown.
+  const api = createApiSubsystem({ control, config: base.config, logger: base.logger, metrics: base.metrics });
+  return { pipeline, subsystems: [api, pipeline, discovery, hostMetrics] };
 }

@@ -26,6 +26,12 @@ export class SelfMetrics {
   readonly ebpfRingbufEvents = this.counter('telegen_ebpf_ringbuf_events_total', 'Events received from eBPF ring buffers');
   readonly ebpfRingbufLost = this.counter('telegen_ebpf_ringbuf_lost_total', 'Events lost because a ring buffer was full');
 
+  readonly flowConnections = this.counter('telegen_flow_connections_total', 'TCP connections established, by protocol and direction (outbound = connect, inbound = accept)', ['protocol', 'direction']);
+  readonly flowConnectionFailures = this.counter('telegen_flow_connection_failures_total', 'TCP connections that never established, by direction and reason', ['direction', 'reason']);
+  readonly flowActiveConnections = this.gauge('telegen_flow_active_connections', 'TCP connections open now (those seen opening since the agent started)');
+  readonly flowBytes = this.counter('telegen_flow_bytes_total', 'Bytes carried by closed TCP connections, by direction (sent/received by this host)', ['direction']);
+  readonly flowRetransmits = this.counter('telegen_flow_retransmits_total', 'TCP segments retransmitted on closed connections');
+
   readonly exportRequests = this.counter('telegen_export_requests_total', 'Export requests, by endpoint and outcome', ['endpoint', 'status']);
   readonly exportErrors = this.counter('telegen_export_errors_total', 'Export errors, by endpoint and kind', ['endpoint', 'error_type']);
   readonly exportLatency = new client.Histogram({
@@ -48,6 +54,10 @@ export class SelfMetrics {
 
   readonly configReloads = this.counter('telegen_config_reloads_total', 'Configuration reloads, by result', ['result']);
 
+  readonly apiRequests = this.counter('telegen_api_requests_total', 'Control API requests answered, by route and status code', ['route', 'code']);
+  readonly apiRateLimited = this.counter('telegen_api_rate_limited_total', 'Control API requests refused by the per-client rate limiter');
+  readonly apiRateLimitClientsDropped = this.counter('telegen_api_rate_limit_clients_dropped_total', 'Clients forgotten because the rate limiter\'s client table was full');
+
   constructor() {
     // telegen_process_* (cpu seconds, resident/virtual memory, open/max fds, start time) and the Node.js runtime
     // in place of Go's: telegen_nodejs_eventloop_lag_*, heap sizes, GC durations.
@@ -60,7 +70,17 @@ export class SelfMetrics {
   }
 
   /** The exposition; `openMetrics` selects the OpenMetrics format. */
-  async render(openMetrics = false): Promise<{ contentType: string; body: string }> {
+  render(openMetrics = false): Promise<{ contentType: string; body: string }> {
+    // Serialized: an OpenMetrics render switches the registry's content type across an await, and a concurrent
+    // scrape must not render in the wrong format.
+    const next = this.rendering.then(() => this.renderNow(openMetrics));
+    this.rendering = next.catch(() => undefined);
+    return next;
+  }
+
+  private rendering: Promise<unknown> = Promise.resolve();
+
+  private async renderNow(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
     for (const fn of this.collectors) fn();
     if (openMetrics) {
       this.registry.setContentType(client.openMetricsContentType);

@@ -1,9 +1,12 @@
-import { Bool, Int, Section, StrList } from '../config/types.js';
+import { Bool, Duration, Int, Section, StrList } from '../config/types.js';
 
 /** `agent.ebpf.http`: zero-code HTTP/1.x tracing. */
 export const httpTracingSchema = Section({
   enabled: Bool(true, 'Trace HTTP/1.x servers and clients on the host.'),
-  capture_bytes: Int(1024, 'Bytes of each message copied to user space (headers and traceparent must fit).', 256, 16384),
+  capture_bytes: Int(1024, 'Bytes copied to user space from each read/write on a traced connection (headers and traceparent must fit).', 64, 8192),
   keep_query: Bool(false, 'Keep the query string in url.path (dropped by default: it may carry secrets).'),
-  route_patterns: StrList([], 'Route templates for http.route, e.g. "/users/{id}"; unmatched paths use the heuristic.'),
+  route_patterns: StrList([], 'Route templates for http.route, e.g. "/users/{id}" or "/static/*"; unmatched paths use the heuristic (identifier-like segments become {id}).'),
+  max_connections: Int(65536, 'Connections tracked at once (kernel map and user-space state); the least recently used are evicted (counted).', 256, 1048576),
+  metrics_interval: Duration('15s', 'How often the RED histograms (http.server/client.request.duration) are sent through the pipeline.'),
+  max_metric_series: Int(2000, 'Distinct (kind, service, method, status, route) series kept; new ones beyond are dropped (counted).', 10, 100000),
 }, 'HTTP tracing.');

@@ -1,0 +1,150 @@
+// One traced TCP connection: a request stream and a response stream (which is which depends on the role),
+// paired in order (pipelining), with informational 1xx responses skipped (Expect: 100-continue), HEAD/204/304
+// bodiless, and 101 / CONNECT tunnels ending HTTP parsing on the connection.
+import { HttpStreamParser, type Chunk, type Framing, type HttpMessage, type ParserDropReason } from './http-stream-parser.js';
+
+export type ConnectionRole = 'server' | 'client';
+
+export interface ConnectionInfo {
+  pid: number;
+  fd: number;
+  role: ConnectionRole;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** A request paired with its final response. */
+export interface HttpExchange<C> {
+  conn: ConnectionInfo;
+  request: HttpMessage;
+  response: HttpMessage;
+  /** Whatever the owner attached to the request when its head was seen (trace context). */
+  context: C;
+}
+
+export type ConnectionDropReason = ParserDropReason | 'pipeline_overflow' | 'unmatched_response' | 'unanswered_request';
+
+export interface ConnectionHooks<C> {
+  /** A request head was parsed: attach a context (span ids) now, so children can find it while it is served. */
+  onRequest(conn: ConnectionInfo, request: HttpMessage): C;
+  onExchange(exchange: HttpExchange<C>): void;
+  /** A request that will never be answered (connection closed or overflow): release its context. */
+  onAbandoned(conn: ConnectionInfo, context: C): void;
+  onDrop(reason: ConnectionDropReason): void;
+}
+
+/** Requests in flight per connection (pipelining depth) before the oldest is dropped. */
+export const MAX_PIPELINED = 64;
+
+interface Pending<C> {
+  request: HttpMessage;
+  context: C;
+}
+
+export class HttpConnection<C> {
+  private readonly requests: HttpStreamParser;
+  private readonly responses: HttpStreamParser;
+  private readonly pending: Pending<C>[] = [];
+  /** Responses whose head matched a request, awaiting their last byte. */
+  private readonly answering = new Map<HttpMessage, Pending<C>>();
+  lastActivityMs = Date.now();
+
+  constructor(readonly info: ConnectionInfo, private readonly hooks: ConnectionHooks<C>) {
+    const onDrop = (r: ParserDropReason): void => hooks.onDrop(r);
+    this.requests = new HttpStreamParser({
+      onHead: (m) => this.requestHead(m),
+      onMessage: () => {},
+      onDrop,
+    });
+    this.responses = new HttpStreamParser({
+      onHead: (m) => this.responseHead(m),
+      onMessage: (m) => this.responseDone(m),
+      onDrop,
+    });
+  }
+
+  /** `ingress`: bytes the process read; `egress`: bytes it wrote. */
+  feed(ingress: boolean, chunk: Chunk): void {
+    this.lastActivityMs = Date.now();
+    const isRequestStream = ingress === (this.info.role === 'server');
+    (isRequestStream ? this.requests : this.responses).feed(chunk);
+  }
+
+  /** Nothing more will be parsed on this connection (not HTTP, or tunnelled). */
+  get finished(): boolean {
+    return this.requests.stopped && this.responses.stopped;
+  }
+
+  /** Bytes of parser state held (for the bound on memory). */
+  get bufferedBytes(): number {
+    return this.requests.bufferedBytes + this.responses.bufferedBytes;
+  }
+
+  /** Emit responses whose end is only inferred (the stream went quiet). */
+  flushInferred(): void {
+    this.responses.flushInferred();
+  }
+
+  close(): void {
+    this.requests.close();
+    this.responses.close();
+    for (const p of this.pending) this.hooks.onAbandoned(this.info, p.context);
+    for (const p of this.answering.values()) this.hooks.onAbandoned(this.info, p.context);
+    this.pending.length = 0;
+    this.answering.clear();
+  }
+
+  private requestHead(m: HttpMessage): Framing {
+    const h = m.head;
+    if (h.kind !== 'request') {
+      this.hooks.onDrop('not_http');
+      this.requests.stop();
+      return { type: 'none' };
+    }
+    if (this.pending.length >= MAX_PIPELINED) {
+      const dropped = this.pending.shift()!;
+      this.hooks.onAbandoned(this.info, dropped.context);
+      this.hooks.onDrop('pipeline_overflow');
+    }
+    this.pending.push({ request: m, context: this.hooks.onRequest(this.info, m) });
+    if (h.headers.chunked) return { type: 'chunked' };
+    if (h.headers.contentLength !== undefined) return { type: 'length', length: h.headers.contentLength };
+    return { type: 'none' };
+  }
+
+  private responseHead(m: HttpMessage): Framing {
+    const h = m.head;
+    if (h.kind !== 'response' || h.status === undefined) {
+      this.hooks.onDrop('not_http');
+      this.responses.stop();
+      return { type: 'none' };
+    }
+    const status = h.status;
+    // 1xx other than 101 are interim (100 Continue, 103 Early Hints): no body, and the final response follows.
+    if (status < 200 && status !== 101) return { type: 'none' };
+    const p = this.pending.shift();
+    if (!p) {
+      this.hooks.onDrop('unmatched_response');
+    } else {
+      this.answering.set(m, p);
+    }
+    const method = p?.request.head.method;
+    if (status === 101 || (method === 'CONNECT' && status < 300)) {
+      this.requests.stop();
+      return { type: 'tunnel' };
+    }
+    if (method === 'HEAD' || status === 204 || status === 304) return { type: 'none' };
+    if (h.headers.chunked) return { type: 'chunked' };
+    if (h.headers.contentLength !== undefined) return { type: 'length', length: h.headers.contentLength };
+    return { type: 'close' };
+  }
+
+  private responseDone(m: HttpMessage): void {
+    const p = this.answering.get(m);
+    if (!p) return; // interim 1xx or unmatched
+    this.answering.delete(m);
+    this.hooks.onExchange({ conn: this.info, request: p.request, response: m, context: p.context });
+  }
+}

@@ -1,0 +1,137 @@
+// HTTP/1.x message heads (start line + header fields), parsed strictly enough that binary, TLS or other
+// protocols never pass for HTTP: a known version string, a token method, a 3-digit status, token header names.
+
+export interface HttpHead {
+  kind: 'request' | 'response';
+  /** "1.0" or "1.1". */
+  version: string;
+  method?: string;
+  target?: string;
+  status?: number;
+  /** Only the header fields the tracer uses, lower-cased names; the rest are validated and dropped. */
+  headers: KeptHeaders;
+}
+
+export interface KeptHeaders {
+  host?: string;
+  userAgent?: string;
+  traceparent?: string;
+  tracestate?: string;
+  contentLength?: number;
+  chunked?: boolean;
+  expectContinue?: boolean;
+  upgrade?: string;
+}
+
+export const MAX_HEADER_FIELDS = 128;
+export const MAX_TARGET_LENGTH = 8192;
+const MAX_KEPT_VALUE = 1024;
+
+const METHOD = /^[A-Z][A-Z_-]{0,23}$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, obs-text, space and tab; no other control characters.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
+
+/** Methods of RFC 9110 and common extensions; others are accepted when they look like a method token. */
+export const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/**
+ * Could `bytes` (the first captured bytes of a message) be the start of an HTTP/1.x message?
+ * Answers "maybe" on a prefix too short to tell: the caller keeps reading.
+ */
+export function startLooksLikeHttp(bytes: Uint8Array, offset: number, end: number): 'yes' | 'no' | 'maybe' {
+  const n = Math.min(end - offset, 24);
+  // "HTTP/1." for responses.
+  const http = 'HTTP/1.';
+  let isResponse = true;
+  for (let i = 0; i < Math.min(n, http.length); i++) {
+    if (bytes[offset + i] !== http.charCodeAt(i)) {
+      isResponse = false;
+      break;
+    }
+  }
+  if (isResponse) return n >= http.length ? 'yes' : 'maybe';
+  // A method token of capitals followed by a space.
+  for (let i = 0; i < n; i++) {
+    const c = bytes[offset + i]!;
+    if (c === 0x20) return i > 0 ? 'yes' : 'no';
+    if (!(c >= 0x41 && c <= 0x5a) && !(i > 0 && (c === 0x5f || c === 0x2d))) return 'no';
+  }
+  return n < 24 ? 'maybe' : 'no';
+}
+
+/** Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. */
+export function parseHead(text: string): HttpHead | undefined {
+  const lines = text.split('\n');
+  const startLine = stripCr(lines[0] ?? '');
+  const head = parseStartLine(startLine);
+  if (!head) return undefined;
+  if (lines.length - 1 > MAX_HEADER_FIELDS) return undefined;
+  const seenLengths = new Set<number>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = stripCr(lines[i]!);
+    if (line === '') continue;
+    // obs-fold continuation lines are deprecated; accept them without interpreting.
+    if (line[0] === ' ' || line[0] === '\t') continue;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return undefined;
+    const value = line.slice(colon + 1).trim();
+    if (!FIELD_VALUE.test(value)) return undefined;
+    if (!keep(head.headers, name.toLowerCase(), value, seenLengths)) return undefined;
+  }
+  if (seenLengths.size > 1) return undefined; // conflicting Content-Length: a smuggling attempt or garbage
+  return head;
+}
+
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+function parseStartLine(line: string): HttpHead | undefined {
+  if (line.startsWith('HTTP/')) {
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+    const m = /^HTTP\/(1\.[01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
+    if (!m) return undefined;
+    return { kind: 'response', version: m[1]!, status: Number(m[2]), headers: {} };
+  }
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.lastIndexOf(' ');
+  if (sp1 <= 0 || sp2 <= sp1) return undefined;
+  const method = line.slice(0, sp1);
+  const target = line.slice(sp1 + 1, sp2);
+  const version = line.slice(sp2 + 1);
+  if (!METHOD.test(method)) return undefined;
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return undefined;
+  if (target.length === 0 || target.length > MAX_TARGET_LENGTH || !TARGET.test(target)) return undefined;
+  return { kind: 'request', version: version.slice(5), method, target, headers: {} };
+}
+
+function keep(h: KeptHeaders, name: string, value: string, seenLengths: Set<number>): boolean {
+  const kept = value.length > MAX_KEPT_VALUE ? value.slice(0, MAX_KEPT_VALUE) : value;
+  switch (name) {
+    case 'host': h.host = kept; break;
+    case 'user-agent': h.userAgent = kept; break;
+    case 'traceparent': h.traceparent = kept; break;
+    case 'tracestate': h.tracestate = kept; break;
+    case 'upgrade': h.upgrade = kept.toLowerCase(); break;
+    case 'expect': h.expectContinue = value.toLowerCase() === '100-continue'; break;
+    case 'content-length': {
+      for (const part of value.split(',')) {
+        const v = part.trim();
+        if (!/^\d{1,15}$/.test(v)) return false;
+        seenLengths.add(Number(v));
+      }
+      h.contentLength = [...seenLengths][0];
+      break;
+    }
+    case 'transfer-encoding': {
+      const codings = value.toLowerCase().split(',').map((s) => s.trim());
+      h.chunked = codings.at(-1) === 'chunked';
+      break;
+    }
+  }
+  return true;
+}

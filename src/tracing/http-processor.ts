@@ -1,0 +1,236 @@
+// From capture events to spans and RED observations: a bounded table of connections (LRU + idle expiry),
+// HTTP parsing per connection, trace-context rules, span building. No eBPF here, so it is tested on its own
+// with the same events the kernel produces.
+import type { Resource } from '../model/attributes.js';
+import type { Span } from '../model/span.js';
+import { HttpConnection, type ConnectionDropReason, type ConnectionInfo, type HttpExchange } from './http-connection.js';
+import { Direction, HttpEventType, Role, type HttpEvent } from './http-event.js';
+import { RouteMatcher } from './route.js';
+import { buildSpan, type BuiltSpan } from './span-builder.js';
+import { adopt, childOf, rootContext, type TraceCtx } from './span-context.js';
+import type { HttpMessage } from './http-stream-parser.js';
+
+export type DropReason = ConnectionDropReason | 'connection_evicted';
+
+export interface ProcessorOptions {
+  keepQuery: boolean;
+  routePatterns: readonly string[];
+  maxConnections: number;
+  /** CLOCK_MONOTONIC ns → Unix epoch ns. */
+  toWall(monotonicNs: bigint): bigint;
+  resourceFor(pid: number): Resource;
+  onSpan(built: BuiltSpan, kind: 'server' | 'client', durationSeconds: number): void;
+  onDrop(reason: DropReason): void;
+}
+
+/** A connection whose inferred-end response has been quiet this long is flushed. */
+const INFERRED_FLUSH_MS = 2000;
+/** Connections with no traffic for this long are forgotten (a missed close). */
+const IDLE_CONNECTION_MS = 10 * 60_000;
+/** Bounds of the trace-context side tables. */
+const MAX_THREADS = 16384;
+const MAX_PEER_KEYS = 16384;
+
+export class HttpProcessor {
+  private readonly conns = new Map<string, HttpConnection<TraceCtx>>();
+  /** What each thread is serving now: client calls it makes become children. */
+  private readonly serving = new Map<string, TraceCtx>();
+  /** Both ends on this host: requests seen on one side, waiting for the other, by server→client 4-tuple. */
+  private readonly clientsByPair = new Map<string, TraceCtx[]>();
+  private readonly serversByPair = new Map<string, TraceCtx[]>();
+  private routes: RouteMatcher;
+  private readonly resources = new Map<number, { r: Resource; at: number }>();
+  readonly stats = { events: 0, spans: 0, server: 0, client: 0, connectionsOpened: 0 };
+
+  constructor(private opts: ProcessorOptions) {
+    this.routes = new RouteMatcher(opts.routePatterns);
+  }
+
+  reconfigure(opts: Pick<ProcessorOptions, 'keepQuery' | 'routePatterns' | 'maxConnections'>): void {
+    this.opts = { ...this.opts, ...opts };
+    this.routes = new RouteMatcher(opts.routePatterns);
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  handle(ev: HttpEvent): void {
+    this.stats.events++;
+    const key = `${ev.pid}:${ev.fd}:${ev.connId}`;
+    let conn = this.conns.get(key);
+    if (ev.type === HttpEventType.CLOSE) {
+      if (conn) {
+        this.conns.delete(key);
+        conn.close();
+      }
+      return;
+    }
+    if (ev.type !== HttpEventType.DATA) return;
+    if (!conn) {
+      // The kernel may reuse (pid, fd) for a new connection before we saw the old one's close.
+      conn = new HttpConnection<TraceCtx>(infoOf(ev), this.hooks);
+      this.stats.connectionsOpened++;
+      this.insert(key, conn);
+    } else {
+      // LRU: most recently active last.
+      this.conns.delete(key);
+      this.conns.set(key, conn);
+    }
+    if (conn.finished) return;
+    conn.feed(ev.direction === Direction.INGRESS, {
+      pos: ev.position, length: ev.length, data: ev.data, tsEnter: ev.tsEnter, tsExit: ev.tsExit, tid: ev.tid,
+    });
+  }
+
+  /** Periodic housekeeping: flush quiet inferred responses, forget idle connections and stale resources. */
+  sweep(nowMs = Date.now()): void {
+    for (const [key, conn] of this.conns) {
+      const idle = nowMs - conn.lastActivityMs;
+      if (idle > IDLE_CONNECTION_MS) {
+        this.conns.delete(key);
+        conn.close();
+      } else if (idle > INFERRED_FLUSH_MS) {
+        conn.flushInferred();
+      }
+    }
+    for (const [pid, e] of this.resources) if (nowMs - e.at > 30_000) this.resources.delete(pid);
+  }
+
+  /** Everything in flight ends (stop): inferred responses are emitted, the rest abandoned. */
+  closeAll(): void {
+    for (const conn of this.conns.values()) conn.close();
+    this.conns.clear();
+    this.serving.clear();
+    this.clientsByPair.clear();
+    this.serversByPair.clear();
+  }
+
+  private insert(key: string, conn: HttpConnection<TraceCtx>): void {
+    while (this.conns.size >= this.opts.maxConnections) {
+      const oldest = this.conns.keys().next().value as string;
+      this.conns.get(oldest)!.close();
+      this.conns.delete(oldest);
+      this.opts.onDrop('connection_evicted');
+    }
+    this.conns.set(key, conn);
+  }
+
+  private resourceFor(pid: number): Resource {
+    const now = Date.now();
+    const cached = this.resources.get(pid);
+    // Short-lived cache: discovery may learn the process's name a moment after its first request.
+    if (cached && now - cached.at < 5000) return cached.r;
+    const r = this.opts.resourceFor(pid);
+    if (this.resources.size > 4096) this.resources.clear();
+    this.resources.set(pid, { r, at: now });
+    return r;
+  }
+
+  private readonly hooks = {
+    onRequest: (conn: ConnectionInfo, request: HttpMessage): TraceCtx => this.startRequest(conn, request),
+    onExchange: (ex: HttpExchange<TraceCtx>): void => this.finishExchange(ex),
+    onAbandoned: (conn: ConnectionInfo, ctx: TraceCtx): void => this.release(conn, ctx),
+    onDrop: (reason: ConnectionDropReason): void => this.opts.onDrop(reason),
+  };
+
+  /**
+   * Trace-context rules (docs/http-tracing.md): a traceparent in the request wins. Otherwise a server request
+   * whose client end is traced on this host becomes that client span's child; a client request made by a thread
+   * while it serves a request becomes the served span's child.
+   */
+  private startRequest(conn: ConnectionInfo, request: HttpMessage): TraceCtx {
+    const h = request.head.headers;
+    const tid = request.first.tid;
+    const pair = pairKey(conn);
+    if (conn.role === 'server') {
+      const ctx = rootContext(h.traceparent, h.tracestate);
+      if (!ctx.parentSpanId) {
+        const client = shift(this.clientsByPair, pair);
+        if (client) adopt(ctx, client);
+        else push(this.serversByPair, pair, ctx, MAX_PEER_KEYS);
+      }
+      ctx.servingKey = `${conn.pid}:${tid}`;
+      setBounded(this.serving, ctx.servingKey, ctx, MAX_THREADS);
+      return ctx;
+    }
+    let ctx: TraceCtx;
+    if (h.traceparent && (ctx = rootContext(h.traceparent, h.tracestate)).parentSpanId) return ctx;
+    const parent = this.serving.get(`${conn.pid}:${tid}`);
+    ctx = parent ? childOf(parent) : rootContext();
+    const server = shift(this.serversByPair, pair);
+    if (server) adopt(server, ctx);
+    else push(this.clientsByPair, pair, ctx, MAX_PEER_KEYS);
+    return ctx;
+  }
+
+  private release(conn: ConnectionInfo, ctx: TraceCtx): void {
+    const pair = pairKey(conn);
+    remove(conn.role === 'server' ? this.serversByPair : this.clientsByPair, pair, ctx);
+    if (ctx.servingKey && this.serving.get(ctx.servingKey) === ctx) this.serving.delete(ctx.servingKey);
+  }
+
+  private finishExchange(ex: HttpExchange<TraceCtx>): void {
+    const server = ex.conn.role === 'server';
+    // Server: from the read that returned the request to the write that sent its last byte. Client: from the
+    // write that began sending the request to the read that returned the response's last byte.
+    const startMono = server ? ex.request.first.tsExit : ex.request.first.tsEnter;
+    const endMono = ex.response.last.tsExit;
+    this.release(ex.conn, ex.context);
+    const built = buildSpan(ex, { startNs: this.opts.toWall(startMono), endNs: this.opts.toWall(endMono) },
+      this.resourceFor(ex.conn.pid), this.routes, this.opts.keepQuery);
+    this.stats.spans++;
+    this.stats[server ? 'server' : 'client']++;
+    const seconds = Number(endMono > startMono ? endMono - startMono : 0n) / 1e9;
+    this.opts.onSpan(built, server ? 'server' : 'client', seconds);
+  }
+}
+
+function infoOf(ev: HttpEvent): ConnectionInfo {
+  return {
+    pid: ev.pid, fd: ev.fd, role: ev.role === Role.CLIENT ? 'client' : 'server',
+    localAddress: ev.laddr, localPort: ev.lport, remoteAddress: ev.raddr, remotePort: ev.rport,
+  };
+}
+
+/** The connection as the server sees it: server address → client address. */
+function pairKey(c: ConnectionInfo): string {
+  return c.role === 'server'
+    ? `${c.localAddress}:${c.localPort}>${c.remoteAddress}:${c.remotePort}`
+    : `${c.remoteAddress}:${c.remotePort}>${c.localAddress}:${c.localPort}`;
+}
+
+function shift(m: Map<string, TraceCtx[]>, key: string): TraceCtx | undefined {
+  const q = m.get(key);
+  if (!q) return undefined;
+  const v = q.shift();
+  if (q.length === 0) m.delete(key);
+  return v;
+}
+
+function push(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx, maxKeys: number): void {
+  let q = m.get(key);
+  if (!q) {
+    if (m.size >= maxKeys) m.delete(m.keys().next().value as string);
+    q = [];
+    m.set(key, q);
+  }
+  if (q.length >= 64) q.shift();
+  q.push(v);
+}
+
+function remove(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx): void {
+  const q = m.get(key);
+  if (!q) return;
+  const i = q.indexOf(v);
+  if (i >= 0) q.splice(i, 1);
+  if (q.length === 0) m.delete(key);
+}
+
+function setBounded<V>(m: Map<string, V>, key: string, v: V, max: number): void {
+  m.delete(key);
+  if (m.size >= max) m.delete(m.keys().next().value as string);
+  m.set(key, v);
+}
+
+export type { Span };

@@ -1,0 +1,446 @@
+// One direction of one connection as a sparse byte stream: every syscall ships its byte position, its full
+// length and only its first bytes. This parser frames HTTP/1.x messages on it (Pixie's approach: stitch by
+// position), so pipelining, keep-alive, chunked bodies and large responses are delimited by their own framing
+// even though most body bytes were never copied. When framing is lost (a chunk-size line or a header block in
+// bytes we did not capture) the message in progress gets an inferred end — the last byte before the next
+// message start, or the close — and the parser resynchronises on the next syscall that starts a message.
+import { parseHead, startLooksLikeHttp, type HttpHead } from './http-head.js';
+
+export interface Chunk {
+  /** Byte offset of the first byte in this direction's stream. */
+  pos: number;
+  /** Bytes the syscall transferred. */
+  length: number;
+  /** The first captured bytes (≤ length). */
+  data: Uint8Array;
+  /** Syscall enter and exit, CLOCK_MONOTONIC ns. */
+  tsEnter: bigint;
+  tsExit: bigint;
+  tid: number;
+}
+
+/** How a message's body ends (RFC 9112 §6.3). `tunnel`: the connection stops carrying HTTP after this head. */
+export type Framing =
+  | { type: 'none' }
+  | { type: 'length'; length: number }
+  | { type: 'chunked' }
+  | { type: 'close' }
+  | { type: 'tunnel' };
+
+export interface Edge {
+  tsEnter: bigint;
+  tsExit: bigint;
+  tid: number;
+}
+
+export interface HttpMessage {
+  head: HttpHead;
+  startPos: number;
+  /** Position just after the last byte. */
+  endPos: number;
+  /** The syscall that carried the first byte, and the one that carried the last. */
+  first: Edge;
+  last: Edge;
+  framing: Framing;
+  /** True when the end was inferred (framing lost) rather than read from the framing. */
+  inferredEnd: boolean;
+}
+
+export interface MessageListener {
+  /** The head is parsed; decide its body framing (a response's depends on its request). */
+  onHead(message: HttpMessage): Framing;
+  onMessage(message: HttpMessage): void;
+  /** A drop/anomaly counter, by reason. */
+  onDrop(reason: ParserDropReason): void;
+}
+
+export type ParserDropReason =
+  | 'not_http' | 'malformed_head' | 'header_too_large' | 'truncated_head' | 'lost_framing' | 'gap';
+
+export const MAX_HEAD_BYTES = 16384;
+const MAX_CHUNK_LINE = 256;
+const MAX_TRAILER_BYTES = 8192;
+
+const enum State { Idle, Head, BodyLength, ChunkSize, ChunkData, ChunkDataEnd, Trailer, BodyClose, Desync, Stopped }
+
+export class HttpStreamParser {
+  private state = State.Idle;
+  /** Position of the next byte expected. */
+  private expected = -1;
+  private headBytes: number[] = [];
+  private line = '';
+  private remaining = 0;
+  private current: HttpMessage | undefined;
+  private lastEdge: Edge | undefined;
+
+  constructor(private readonly listener: MessageListener) {}
+
+  /** No more HTTP on this stream (upgrade, CONNECT tunnel, or the connection is not HTTP). */
+  get stopped(): boolean {
+    return this.state === State.Stopped;
+  }
+
+  /** Bytes held for the message in progress (bounded by MAX_HEAD_BYTES). */
+  get bufferedBytes(): number {
+    return this.headBytes.length + this.line.length;
+  }
+
+  feed(chunk: Chunk): void {
+    if (this.state === State.Stopped || chunk.length <= 0) return;
+    const edge: Edge = { tsEnter: chunk.tsEnter, tsExit: chunk.tsExit, tid: chunk.tid };
+    let pos = chunk.pos;
+    let data = chunk.data.subarray(0, Math.min(chunk.data.length, chunk.length));
+    let length = chunk.length;
+    if (this.expected >= 0 && pos < this.expected) {
+      // Overlap (should not happen): keep only what is new.
+      const skip = this.expected - pos;
+      if (skip >= length) return;
+      pos += skip;
+      length -= skip;
+      data = data.subarray(Math.min(skip, data.length));
+    }
+    if (this.expected >= 0 && pos > this.expected) {
+      this.listener.onDrop('gap');
+      this.skip(pos - this.expected, this.lastEdge ?? edge);
+    }
+    this.expected = pos;
+    if (this.state === State.Desync) this.tryResync(data, edge);
+    this.consume(data, edge);
+    // The rest of this syscall's bytes were not captured.
+    if (length > data.length) this.skip(length - data.length, edge);
+    this.lastEdge = edge;
+  }
+
+  /** The connection closed: a close-delimited body ends here; a message with an inferred end is emitted. */
+  close(): void {
+    const m = this.current;
+    if (m && (this.state === State.BodyClose || this.state === State.Desync)) {
+      if (this.state === State.Desync) m.inferredEnd = true;
+      this.current = undefined;
+      this.listener.onMessage(m);
+    } else if (m || this.headBytes.length > 0) {
+      this.listener.onDrop('truncated_head');
+    }
+    this.current = undefined;
+    this.headBytes = [];
+    this.state = State.Stopped;
+  }
+
+  /** A message whose end is only inferred is emitted now (e.g. the stream has been idle for long). */
+  flushInferred(): void {
+    if (this.state === State.Desync && this.current) {
+      const m = this.current;
+      m.inferredEnd = true;
+      this.current = undefined;
+      this.listener.onMessage(m);
+    }
+  }
+
+  /** Stop parsing: the stream no longer carries HTTP. */
+  stop(): void {
+    this.state = State.Stopped;
+    this.current = undefined;
+    this.headBytes = [];
+  }
+
+  private tryResync(data: Uint8Array, edge: Edge): void {
+    if (startLooksLikeHttp(data, 0, data.length) === 'no' || data.length === 0) {
+      // Still inside whatever we lost track of: a pending message with an inferred end grows.
+      return;
+    }
+    const m = this.current;
+    this.current = undefined;
+    if (m) {
+      m.inferredEnd = true;
+      this.listener.onMessage(m);
+    }
+    this.state = State.Idle;
+    void edge;
+  }
+
+  private desync(reason: ParserDropReason | undefined): void {
+    if (reason) this.listener.onDrop(reason);
+    this.headBytes = [];
+    this.line = '';
+    this.state = State.Desync;
+  }
+
+  /** Advance over `n` bytes that were not captured. */
+  private skip(n: number, edge: Edge): void {
+    while (n > 0 && this.state !== State.Stopped) {
+      switch (this.state) {
+        case State.BodyLength:
+        case State.ChunkData: {
+          const k = Math.min(n, this.remaining);
+          this.remaining -= k;
+          n -= k;
+          this.advance(k, edge);
+          if (this.remaining === 0) {
+            if (this.state === State.BodyLength) this.finish(edge);
+            else {
+              this.state = State.ChunkDataEnd;
+              this.remaining = 2;
+            }
+          }
+          break;
+        }
+        case State.ChunkDataEnd: {
+          // The CRLF after chunk data: its length is known, so skipping it keeps us in sync.
+          const k = Math.min(n, this.remaining);
+          this.remaining -= k;
+          n -= k;
+          this.advance(k, edge);
+          if (this.remaining === 0) this.state = State.ChunkSize;
+          break;
+        }
+        case State.BodyClose:
+        case State.Desync:
+          this.advance(n, edge);
+          n = 0;
+          break;
+        case State.Idle:
+          this.advance(n, edge);
+          n = 0;
+          this.desync('gap');
+          break;
+        default:
+          // Head, chunk-size line or trailers fell into uncaptured bytes: framing is lost.
+          this.advance(n, edge);
+          n = 0;
+          this.loseFraming(edge);
+      }
+    }
+  }
+
+  private advance(n: number, edge: Edge): void {
+    this.expected += n;
+    if (this.current) {
+      this.current.endPos = this.expected;
+      this.current.last = edge;
+    }
+  }
+
+  /** The message in progress keeps an inferred end; a head cut short still yields its start line. */
+  private loseFraming(edge: Edge): void {
+    if (this.state === State.Head) {
+      const head = parseHead(partialHead(this.headBytes));
+      if (head && !this.current) {
+        const start = this.expected - this.headBytes.length;
+        this.current = {
+          head, startPos: start, endPos: this.expected, first: this.headStart ?? edge, last: edge,
+          framing: { type: 'close' }, inferredEnd: true,
+        };
+        this.listener.onHead(this.current);
+        this.desync(undefined);
+        return;
+      }
+      this.desync('truncated_head');
+      return;
+    }
+    this.desync('lost_framing');
+  }
+
+  private headStart: Edge | undefined;
+
+  private consume(data: Uint8Array, edge: Edge): void {
+    let i = 0;
+    while (i < data.length && this.state !== State.Stopped) {
+      switch (this.state) {
+        case State.Desync:
+        case State.BodyClose:
+          this.advance(data.length - i, edge);
+          i = data.length;
+          break;
+        case State.Idle: {
+          // Tolerate empty lines between messages (RFC 9112 §2.2).
+          const c = data[i]!;
+          if (c === 0x0d || c === 0x0a) {
+            this.advance(1, edge);
+            i++;
+            break;
+          }
+          const look = startLooksLikeHttp(data, i, data.length);
+          if (look === 'no') {
+            this.advance(data.length - i, edge);
+            i = data.length;
+            this.desync('not_http');
+            break;
+          }
+          this.state = State.Head;
+          this.headStart = edge;
+          break;
+        }
+        case State.Head:
+          i = this.consumeHead(data, i, edge);
+          break;
+        case State.BodyLength:
+        case State.ChunkData: {
+          const k = Math.min(data.length - i, this.remaining);
+          this.remaining -= k;
+          i += k;
+          this.advance(k, edge);
+          if (this.remaining === 0) {
+            if (this.state === State.BodyLength) this.finish(edge);
+            else {
+              this.state = State.ChunkDataEnd;
+              this.remaining = 2;
+            }
+          }
+          break;
+        }
+        case State.ChunkDataEnd: {
+          const c = data[i]!;
+          if (this.remaining === 2 && c === 0x0a) {
+            // Bare LF after chunk data.
+            this.remaining = 0;
+          } else if ((this.remaining === 2 && c !== 0x0d) || (this.remaining === 1 && c !== 0x0a)) {
+            this.advance(1, edge);
+            i++;
+            this.loseFraming(edge);
+            break;
+          } else this.remaining--;
+          this.advance(1, edge);
+          i++;
+          if (this.remaining === 0) this.state = State.ChunkSize;
+          break;
+        }
+        case State.ChunkSize:
+        case State.Trailer:
+          i = this.consumeLine(data, i, edge);
+          break;
+        default:
+          i = data.length;
+      }
+    }
+  }
+
+  private consumeHead(data: Uint8Array, i: number, edge: Edge): number {
+    const start = i;
+    const bytes = this.headBytes;
+    for (; i < data.length; i++) {
+      const c = data[i]!;
+      bytes.push(c);
+      // The first bytes decide quickly whether this is HTTP at all.
+      if (bytes.length === 24 || (c === 0x20 && bytes.length < 24)) {
+        if (startLooksLikeHttp(Uint8Array.from(bytes), 0, bytes.length) === 'no') {
+          this.advance(i + 1 - start, edge);
+          this.desync('not_http');
+          return i + 1;
+        }
+      }
+      if (c === 0x0a) {
+        const n = bytes.length;
+        const endOfHead = (n >= 2 && bytes[n - 2] === 0x0a) || (n >= 3 && bytes[n - 2] === 0x0d && bytes[n - 3] === 0x0a);
+        if (endOfHead) {
+          this.advance(i + 1 - start, edge);
+          this.completeHead(edge);
+          return i + 1;
+        }
+      }
+      if (bytes.length > MAX_HEAD_BYTES) {
+        this.advance(i + 1 - start, edge);
+        this.desync('header_too_large');
+        return i + 1;
+      }
+    }
+    this.advance(i - start, edge);
+    return i;
+  }
+
+  private completeHead(edge: Edge): void {
+    const size = this.headBytes.length;
+    const head = parseHead(Buffer.from(this.headBytes).toString('latin1').trimEnd());
+    this.headBytes = [];
+    if (!head) {
+      this.desync('malformed_head');
+      return;
+    }
+    const message: HttpMessage = {
+      head, startPos: this.expected - size, endPos: this.expected, first: this.headStart ?? edge, last: edge,
+      framing: { type: 'none' }, inferredEnd: false,
+    };
+    this.current = message;
+    const framing = this.listener.onHead(message);
+    message.framing = framing;
+    switch (framing.type) {
+      case 'none':
+        this.finish(edge);
+        break;
+      case 'tunnel':
+        this.finish(edge);
+        this.stop();
+        break;
+      case 'length':
+        if (framing.length === 0) this.finish(edge);
+        else {
+          this.remaining = framing.length;
+          this.state = State.BodyLength;
+        }
+        break;
+      case 'chunked':
+        this.state = State.ChunkSize;
+        this.line = '';
+        break;
+      case 'close':
+        this.state = State.BodyClose;
+        break;
+    }
+  }
+
+  /** Chunk-size lines and trailer lines. */
+  private consumeLine(data: Uint8Array, i: number, edge: Edge): number {
+    const start = i;
+    for (; i < data.length; i++) {
+      const c = data[i]!;
+      if (c !== 0x0a) {
+        this.line += String.fromCharCode(c);
+        const limit = this.state === State.ChunkSize ? MAX_CHUNK_LINE : MAX_TRAILER_BYTES;
+        if (this.line.length > limit) {
+          this.advance(i + 1 - start, edge);
+          this.loseFraming(edge);
+          return i + 1;
+        }
+        continue;
+      }
+      this.advance(i + 1 - start, edge);
+      const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
+      this.line = '';
+      if (this.state === State.ChunkSize) {
+        const m = /^([0-9a-fA-F]{1,13})[ \t]*(;.*)?$/.exec(line);
+        if (!m) {
+          this.loseFraming(edge);
+          return i + 1;
+        }
+        const size = parseInt(m[1]!, 16);
+        if (size === 0) this.state = State.Trailer;
+        else {
+          this.remaining = size;
+          this.state = State.ChunkData;
+        }
+      } else if (line === '') {
+        this.finish(edge);
+      }
+      return i + 1;
+    }
+    this.advance(i - start, edge);
+    return i;
+  }
+
+  private finish(edge: Edge): void {
+    const m = this.current;
+    this.current = undefined;
+    if (this.state !== State.Stopped) this.state = State.Idle;
+    this.remaining = 0;
+    if (!m) return;
+    m.endPos = this.expected;
+    m.last = edge;
+    this.listener.onMessage(m);
+  }
+}
+
+/** The complete lines of a head cut short by uncaptured bytes. */
+function partialHead(bytes: number[]): string {
+  const text = Buffer.from(bytes).toString('latin1');
+  const lastNl = text.lastIndexOf('\n');
+  return lastNl < 0 ? '' : text.slice(0, lastNl).trimEnd();
+}

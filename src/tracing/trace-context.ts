@@ -1,0 +1,46 @@
+// W3C Trace Context (traceparent) parsing and fast id generation for spans built from captured traffic.
+import { randomFillSync } from 'node:crypto';
+
+export interface SpanContext {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+}
+
+const HEX = /^[0-9a-f]+$/;
+
+/** Parse a `traceparent` header value (version 00 and forward-compatible later versions); undefined when invalid. */
+export function parseTraceparent(value: string | undefined): SpanContext | undefined {
+  if (!value) return undefined;
+  const parts = value.trim().split('-');
+  if (parts.length < 4) return undefined;
+  const [version, trace, span, flags] = parts as [string, string, string, string];
+  if (version.length !== 2 || !HEX.test(version) || version === 'ff') return undefined;
+  if (version === '00' && parts.length !== 4) return undefined;
+  if (trace.length !== 32 || !HEX.test(trace) || /^0+$/.test(trace)) return undefined;
+  if (span.length !== 16 || !HEX.test(span) || /^0+$/.test(span)) return undefined;
+  if (flags.length !== 2 || !HEX.test(flags)) return undefined;
+  return { traceId: Buffer.from(trace, 'hex'), spanId: Buffer.from(span, 'hex') };
+}
+
+export const toHex = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+
+// Ids come from a pool refilled by the CSPRNG: one syscall per 256 spans instead of one per id.
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+function randomBytes(n: number): Uint8Array {
+  if (poolOffset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = new Uint8Array(n);
+  out.set(pool.subarray(poolOffset, poolOffset + n));
+  poolOffset += n;
+  // An all-zero id is invalid in OTLP; the odds are negligible but the fix is free.
+  if (out.every((b) => b === 0)) out[n - 1] = 1;
+  return out;
+}
+
+export const newTraceId = (): Uint8Array => randomBytes(16);
+export const newSpanId = (): Uint8Array => randomBytes(8);

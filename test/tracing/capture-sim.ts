@@ -1,0 +1,64 @@
+// Turns byte streams into the events bpf/http.bpf.c emits: one per syscall with the stream position, the full
+// length and only the first `capture` bytes — so parser tests see exactly what the kernel side would ship.
+import { Direction, HttpEventType, Role, type HttpEvent } from '../../src/tracing/http-event.js';
+import { HttpProcessor, type DropReason } from '../../src/tracing/http-processor.js';
+import type { BuiltSpan } from '../../src/tracing/span-builder.js';
+
+export interface SimOptions {
+  capture?: number;
+  role?: 'server' | 'client';
+  pid?: number;
+  fd?: number;
+  local?: [string, number];
+  remote?: [string, number];
+}
+
+export class SimConnection {
+  private pos = [0, 0];
+  private readonly capture: number;
+  readonly role: number;
+  constructor(private readonly sim: Sim, private readonly o: SimOptions = {}) {
+    this.capture = o.capture ?? 1024;
+    this.role = o.role === 'client' ? Role.CLIENT : Role.SERVER;
+  }
+
+  /** One syscall moving `bytes` (or `length` uncaptured-visible bytes, e.g. sendfile) at time `t` (ns). */
+  sys(direction: 'in' | 'out', bytes: Uint8Array | string, t: bigint, opts: { length?: number; tid?: number } = {}): void {
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes);
+    const length = opts.length ?? data.length;
+    const d = direction === 'in' ? Direction.INGRESS : Direction.EGRESS;
+    const ev: HttpEvent = {
+      ...this.base(), type: HttpEventType.DATA, direction: d, tsEnter: t, tsExit: t + 1000n, position: this.pos[d]!,
+      tid: opts.tid ?? this.o.pid ?? 100, length, data: data.subarray(0, Math.min(this.capture, length)),
+    };
+    this.pos[d]! += length;
+    this.sim.processor.handle(ev);
+  }
+
+  close(t: bigint): void {
+    this.sim.processor.handle({ ...this.base(), type: HttpEventType.CLOSE, direction: 0, tsEnter: t, tsExit: t, position: 0, tid: 1, length: 0, data: new Uint8Array() });
+  }
+
+  private base() {
+    return {
+      role: this.role, family: 2, connId: 1n, pid: this.o.pid ?? 100, fd: this.o.fd ?? 5,
+      lport: this.o.local?.[1] ?? 8080, rport: this.o.remote?.[1] ?? 40000,
+      laddr: this.o.local?.[0] ?? '127.0.0.1', raddr: this.o.remote?.[0] ?? '127.0.0.1',
+    };
+  }
+}
+
+export class Sim {
+  readonly spans: BuiltSpan[] = [];
+  readonly drops = new Map<DropReason, number>();
+  readonly processor = new HttpProcessor({
+    keepQuery: false, routePatterns: ['/users/{id}'], maxConnections: 100,
+    toWall: (ns) => ns, resourceFor: (pid) => ({ attributes: { 'service.name': 'svc', 'process.pid': pid } }),
+    onSpan: (b) => this.spans.push(b),
+    onDrop: (r) => this.drops.set(r, (this.drops.get(r) ?? 0) + 1),
+  });
+
+  conn(o: SimOptions = {}): SimConnection {
+    return new SimConnection(this, o);
+  }
+}

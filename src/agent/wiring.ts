@@ -6,6 +6,7 @@ import { createPipeline } from '../pipeline/index.js';
 import { createApiSubsystem } from '../api/api-subsystem.js';
 import { createDiscovery } from '../discovery/discovery.js';
 import { createHostMetrics } from '../hostmetrics/hostmetrics.js';
+import { createEbpfCore } from '../ebpf/core.js';
 
 export type { ExportPipeline };
 
@@ -16,10 +17,12 @@ export function buildSubsystems(
   const pipeline = createPipeline(base);
   const ctx: SubsystemContext = { ...base, sink: pipeline };
   // Discovery's catalog (ProcessCatalog) is what tracers receive; the eBPF core's ProcessEventSource goes in here.
-  const discovery = createDiscovery(ctx);
+  // The eBPF core (subsystem `ebpf`): tracers receive it as their EbpfCore and declare dependsOn: ['ebpf'].
+  const ebpf = createEbpfCore(ctx);
+  const discovery = createDiscovery(ctx, { processEvents: ebpf });
   const hostMetrics = createHostMetrics(ctx);
   // The control API sees the Agent only through AgentControl. Listed first: started first and stopped last, so
   // /healthz keeps answering while the other subsystems drain during a graceful shutdown.
   const api = createApiSubsystem({ control, config: base.config, logger: base.logger, metrics: base.metrics });
-  return { pipeline, subsystems: [api, pipeline, discovery, hostMetrics] };
+  return { pipeline, subsystems: [api, pipeline, ebpf, discovery, hostMetrics] };
 }

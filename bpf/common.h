@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What every Telegen BPF object shares: the ONE ring buffer (tg_events), the lost-events counter
+ * (tg_events_lost), and the submit helpers with the wakeup policy. The core creates the maps (core.bpf.c);
+ * every other object declares the same maps through this header and the loader makes them reuse the core's
+ * (bpf_map__reuse_fd), so all events travel one road and are dispatched in user space by header.kind.
+ *
+ * Usage in a tracer:
+ *	struct my_event *e = tg_reserve(sizeof(*e), TG_EVENT_X);
+ *	if (!e) return 0;            // counted in tg_events_lost
+ *	... fill e ...
+ *	tg_submit(e);
+ */
+#ifndef TELEGEN_COMMON_H
+#define TELEGEN_COMMON_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+/* max_entries is set by the core from agent.ebpf.ringbuf_size before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} tg_events SEC(".maps");
+
+/* Events dropped because the ring buffer was full (reserve failed), per CPU; summed in user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_events_lost SEC(".maps");
+
+/*
+ * Wakeup policy: user space polls on a short timer anyway, so a submit only wakes it when this many bytes are
+ * waiting (per-event wakeups cost ~10x the CPU). Set by the core in every object's .rodata.
+ */
+const volatile __u64 tg_wakeup_bytes = 64 * 1024;
+
+static __always_inline void tg_count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *lost = bpf_map_lookup_elem(&tg_events_lost, &zero);
+	if (lost)
+		*lost += 1; /* per-CPU slot: no atomics needed */
+}
+
+/* Reserve `size` bytes for an event of `kind` and fill its header; NULL (and counted as lost) when full. */
+static __always_inline void *tg_reserve(__u32 size, __u32 kind)
+{
+	struct telegen_event_header *h = bpf_ringbuf_reserve(&tg_events, size, 0);
+	if (!h) {
+		tg_count_lost();
+		return NULL;
+	}
+	h->kind = kind;
+	h->size = size;
+	h->timestamp_ns = bpf_ktime_get_ns();
+	return h;
+}
+
+static __always_inline __u64 tg_wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >= tg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										: BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void tg_submit(void *event)
+{
+	bpf_ringbuf_submit(event, tg_wakeup_flags());
+}
+
+static __always_inline void tg_discard(void *event)
+{
+	bpf_ringbuf_discard(event, BPF_RB_NO_WAKEUP);
+}
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * BPF objects: open → set .rodata / max_entries / reuse shared maps → load (one call, a distinct error per
+ * step, carrying libbpf's messages and the verifier log), program and map listings, attach/detach, close.
+ */
+#include "util.h"
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define VERIFIER_LOG_CAP (1024 * 1024)
+
+typedef struct {
+	struct bpf_object *obj;
+} tg_object;
+
+typedef struct {
+	struct bpf_link *link;
+} tg_link;
+
+static void object_finalize(napi_env env, void *data, void *hint)
+{
+	tg_object *o = data;
+	if (o->obj)
+		bpf_object__close(o->obj);
+	free(o);
+}
+
+static void link_finalize(napi_env env, void *data, void *hint)
+{
+	tg_link *l = data;
+	if (l->link)
+		bpf_link__destroy(l->link);
+	free(l);
+}
+
+static tg_object *get_object(napi_env env, napi_value v)
+{
+	tg_object *o = NULL;
+	if (napi_get_value_external(env, v, (void **)&o) != napi_ok || !o || !o->obj) {
+		napi_throw_error(env, NULL, "not an open BPF object");
+		return NULL;
+	}
+	return o;
+}
+
+/* Write a JS number/bigint/boolean into `size` little-endian bytes. */
+static bool write_scalar(napi_env env, napi_value v, void *dst, size_t size)
+{
+	napi_valuetype t;
+	napi_typeof(env, v, &t);
+	uint64_t u = 0;
+	if (t == napi_boolean) {
+		bool b;
+		napi_get_value_bool(env, v, &b);
+		u = b;
+	} else if (t == napi_bigint) {
+		bool lossless;
+		napi_get_value_bigint_uint64(env, v, &u, &lossless);
+	} else if (t == napi_number) {
+		int64_t i;
+		napi_get_value_int64(env, v, &i);
+		u = (uint64_t)i;
+	} else {
+		return false;
+	}
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return false;
+	memcpy(dst, &u, size); /* little-endian hosts only (x86, arm64) */
+	return true;
+}
+
+/* Set .rodata variables from `values` (object name → scalar). Unknown names fail unless `optional`. */
+static bool set_rodata(napi_env env, struct bpf_object *obj, napi_value values, bool optional, char *err,
+		       size_t errcap)
+{
+	napi_value keys;
+	uint32_t n = 0;
+	if (napi_get_property_names(env, values, &keys) != napi_ok)
+		return true;
+	napi_get_array_length(env, keys, &n);
+	if (n == 0)
+		return true;
+
+	struct bpf_map *rodata = NULL, *m;
+	bpf_object__for_each_map(m, obj) {
+		const char *name = bpf_map__name(m);
+		if (bpf_map__is_internal(m) && strstr(name, ".rodata") && !strstr(name, ".rodata.")) {
+			rodata = m;
+			break;
+		}
+	}
+	struct btf *btf = bpf_object__btf(obj);
+	int sec_id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+	size_t data_size = 0;
+	char *data = rodata ? (char *)bpf_map__initial_value(rodata, &data_size) : NULL;
+
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value k, v;
+		char key[128];
+		napi_get_element(env, keys, i, &k);
+		if (!tg_get_string(env, k, key, sizeof(key)))
+			continue;
+		napi_get_property(env, values, k, &v);
+		bool found = false;
+		if (data && sec_id > 0) {
+			const struct btf_type *sec = btf__type_by_id(btf, sec_id);
+			const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+			for (int j = 0; j < btf_vlen(sec); j++, vs++) {
+				const struct btf_type *var = btf__type_by_id(btf, vs->type);
+				if (strcmp(btf__name_by_offset(btf, var->name_off), key) != 0)
+					continue;
+				if (vs->offset + vs->size > data_size ||
+				    !write_scalar(env, v, data + vs->offset, vs->size)) {
+					snprintf(err, errcap, "cannot set .rodata variable %s (size %u)", key, vs->size);
+					return false;
+				}
+				found = true;
+				break;
+			}
+		}
+		if (!found && !optional) {
+			snprintf(err, errcap, "no .rodata variable %s in the object", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool set_max_entries(napi_env env, struct bpf_object *obj, napi_value values, char *err, size_t errcap)
+{
+	napi_value keys;
+	uint32_t n = 0;
+	if (napi_get_property_names(env, values, &keys) != napi_ok)
+		return true;
+	napi_get_array_length(env, keys, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value k, v;
+		char key[128];
+		uint32_t max;
+		napi_get_element(env, keys, i, &k);
+		if (!tg_get_string(env, k, key, sizeof(key)))
+			continue;
+		napi_get_property(env, values, k, &v);
+		napi_get_value_uint32(env, v, &max);
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
+		int r = m ? bpf_map__set_max_entries(m, max) : -ENOENT;
+		if (r) {
+			snprintf(err, errcap, "cannot set max_entries of map %s to %u: %s", key, max, strerror(-r));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Maps the object shares with the core: reuse the core's fds (skipped when the object lacks the map). */
+static bool reuse_maps(napi_env env, struct bpf_object *obj, napi_value values, char *err, size_t errcap)
+{
+	napi_value keys;
+	uint32_t n = 0;
+	if (napi_get_property_names(env, values, &keys) != napi_ok)
+		return true;
+	napi_get_array_length(env, keys, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value k, v;
+		char key[128];
+		int32_t fd;
+		napi_get_element(env, keys, i, &k);
+		if (!tg_get_string(env, k, key, sizeof(key)))
+			continue;
+		napi_get_property(env, values, k, &v);
+		napi_get_value_int32(env, v, &fd);
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
+		if (!m)
+			continue;
+		int r = bpf_map__reuse_fd(m, fd);
+		if (r) {
+			snprintf(err, errcap, "cannot reuse the shared map %s: %s", key, strerror(-r));
+			return false;
+		}
+	}
+	return true;
+}
+
+static napi_value get_opt(napi_env env, napi_value opts, const char *key)
+{
+	bool has = false;
+	napi_value v = NULL;
+	napi_valuetype t = napi_undefined;
+	if (napi_has_named_property(env, opts, key, &has) == napi_ok && has) {
+		napi_get_named_property(env, opts, key, &v);
+		napi_typeof(env, v, &t);
+	}
+	return t == napi_object ? v : NULL;
+}
+
+/* open(path, { rodata, rodataOptional, maxEntries, reuse }) → object handle; throws {step, errno, log}. */
+static napi_value open_object(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	char path[4096], err[512] = "";
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc < 2 || !tg_get_string(env, argv[0], path, sizeof(path)))
+		return tg_throw(env, "open", "expected (path, options)", 0, NULL);
+
+	char *vlog = calloc(1, VERIFIER_LOG_CAP);
+	if (!vlog)
+		return tg_throw(env, "open", "out of memory", ENOMEM, NULL);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .kernel_log_buf = vlog, .kernel_log_size = VERIFIER_LOG_CAP,
+		    .kernel_log_level = 0);
+	tg_log_begin();
+	struct bpf_object *obj = bpf_object__open_file(path, &oo);
+	int e = libbpf_get_error(obj);
+	if (e) {
+		tg_log_end();
+		tg_throw(env, "open", path, (int)e, tg_log_text());
+		free(vlog);
+		return NULL;
+	}
+
+	napi_value v;
+	const char *step = "configure";
+	bool ok = true;
+	if ((v = get_opt(env, argv[1], "rodata")))
+		ok = set_rodata(env, obj, v, false, err, sizeof(err));
+	if (ok && (v = get_opt(env, argv[1], "rodataOptional")))
+		ok = set_rodata(env, obj, v, true, err, sizeof(err));
+	if (ok && (v = get_opt(env, argv[1], "maxEntries")))
+		ok = set_max_entries(env, obj, v, err, sizeof(err));
+	if (ok && (v = get_opt(env, argv[1], "reuse")))
+		ok = reuse_maps(env, obj, v, err, sizeof(err));
+	int r = 0;
+	if (ok) {
+		step = "load";
+		r = bpf_object__load(obj);
+		if (r) {
+			ok = false;
+			snprintf(err, sizeof(err), "%s", "the kernel refused the object");
+		}
+	}
+	tg_log_end();
+	if (!ok) {
+		/* libbpf's own messages first, then the verifier log of the failing program. */
+		size_t a = strlen(tg_log_text()), b = strlen(vlog);
+		char *all = malloc(a + b + 2);
+		if (all) {
+			memcpy(all, tg_log_text(), a);
+			all[a] = '\n';
+			memcpy(all + a + 1, vlog, b + 1);
+		}
+		tg_throw(env, step, err, r, all ? all : vlog);
+		free(all);
+		free(vlog);
+		bpf_object__close(obj);
+		return NULL;
+	}
+	free(vlog);
+
+	tg_object *o = calloc(1, sizeof(*o));
+	o->obj = obj;
+	napi_value ext;
+	NAPI_CALL(env, napi_create_external(env, o, object_finalize, NULL, &ext));
+	return ext;
+}
+
+static napi_value close_object(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	tg_object *o = NULL;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&o) == napi_ok && o && o->obj) {
+		bpf_object__close(o->obj);
+		o->obj = NULL;
+	}
+	return NULL;
+}
+
+static uint32_t prog_id(int fd)
+{
+	struct bpf_prog_info pi = {};
+	uint32_t len = sizeof(pi);
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &pi, &len) == 0 ? pi.id : 0;
+}
+
+/* programs(obj) → [{ name, section, type, fd, id }] */
+static napi_value programs(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], arr;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	tg_object *o = get_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	NAPI_CALL(env, napi_create_array(env, &arr));
+	struct bpf_program *p;
+	uint32_t i = 0;
+	bpf_object__for_each_program(p, o->obj) {
+		napi_value e;
+		napi_create_object(env, &e);
+		tg_set(env, e, "name", tg_str(env, bpf_program__name(p)));
+		tg_set(env, e, "section", tg_str(env, bpf_program__section_name(p)));
+		tg_set(env, e, "type", tg_str(env, libbpf_bpf_prog_type_str(bpf_program__type(p))));
+		tg_set(env, e, "fd", tg_int(env, bpf_program__fd(p)));
+		tg_set(env, e, "id", tg_int(env, prog_id(bpf_program__fd(p))));
+		napi_set_element(env, arr, i++, e);
+	}
+	return arr;
+}
+
+/* maps(obj) → [{ name, type, fd, id, keySize, valueSize, maxEntries, internal }] */
+static napi_value maps(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1], arr;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	tg_object *o = get_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	NAPI_CALL(env, napi_create_array(env, &arr));
+	struct bpf_map *m;
+	uint32_t i = 0;
+	bpf_object__for_each_map(m, o->obj) {
+		napi_value e;
+		struct bpf_map_info mi = {};
+		uint32_t len = sizeof(mi);
+		int fd = bpf_map__fd(m);
+		if (fd >= 0)
+			bpf_obj_get_info_by_fd(fd, &mi, &len);
+		napi_create_object(env, &e);
+		tg_set(env, e, "name", tg_str(env, bpf_map__name(m)));
+		tg_set(env, e, "type", tg_str(env, libbpf_bpf_map_type_str(bpf_map__type(m))));
+		tg_set(env, e, "fd", tg_int(env, fd));
+		tg_set(env, e, "id", tg_int(env, mi.id));
+		tg_set(env, e, "keySize", tg_int(env, bpf_map__key_size(m)));
+		tg_set(env, e, "valueSize", tg_int(env, bpf_map__value_size(m)));
+		tg_set(env, e, "maxEntries", tg_int(env, bpf_map__max_entries(m)));
+		napi_value b;
+		napi_get_boolean(env, bpf_map__is_internal(m), &b);
+		tg_set(env, e, "internal", b);
+		napi_set_element(env, arr, i++, e);
+	}
+	return arr;
+}
+
+static struct bpf_program *find_program(napi_env env, napi_value objv, napi_value namev)
+{
+	char name[128];
+	tg_object *o = get_object(env, objv);
+	if (!o)
+		return NULL;
+	if (!tg_get_string(env, namev, name, sizeof(name))) {
+		napi_throw_error(env, NULL, "program name expected");
+		return NULL;
+	}
+	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, name);
+	if (!p)
+		tg_throw(env, "attach", name, ENOENT, NULL);
+	return p;
+}
+
+static napi_value wrap_link(napi_env env, struct bpf_link *link)
+{
+	tg_link *l = calloc(1, sizeof(*l));
+	l->link = link;
+	napi_value ext;
+	NAPI_CALL(env, napi_create_external(env, l, link_finalize, NULL, &ext));
+	return ext;
+}
+
+/* attach(obj, program) → link (auto-attach from the program's SEC()). */
+static napi_value attach(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct bpf_program *p = find_program(env, argv[0], argv[1]);
+	if (!p)
+		return NULL;
+	tg_log_begin();
+	struct bpf_link *link = bpf_program__attach(p);
+	int e = libbpf_get_error(link);
+	tg_log_end();
+	if (e)
+		return tg_throw(env, "attach", bpf_program__name(p), (int)e, tg_log_text());
+	return wrap_link(env, link);
+}
+
+/* attachPerfEvent(obj, program, { cpu, pid, frequency }) → link (owns the perf event fd). */
+static napi_value attach_perf_event(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3], v;
+	int32_t cpu = -1, pid = -1;
+	uint32_t freq = 99;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct bpf_program *p = find_program(env, argv[0], argv[1]);
+	if (!p)
+		return NULL;
+	if (napi_get_named_property(env, argv[2], "cpu", &v) == napi_ok)
+		napi_get_value_int32(env, v, &cpu);
+	if (napi_get_named_property(env, argv[2], "pid", &v) == napi_ok)
+		napi_get_value_int32(env, v, &pid);
+	if (napi_get_named_property(env, argv[2], "frequency", &v) == napi_ok)
+		napi_get_value_uint32(env, v, &freq);
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq,
+		.freq = 1,
+	};
+	int fd = (int)syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return tg_throw(env, "attach", "perf_event_open", errno, NULL);
+	tg_log_begin();
+	struct bpf_link *link = bpf_program__attach_perf_event(p, fd);
+	int e = libbpf_get_error(link);
+	tg_log_end();
+	if (e) {
+		close(fd);
+		return tg_throw(env, "attach", bpf_program__name(p), (int)e, tg_log_text());
+	}
+	return wrap_link(env, link);
+}
+
+static napi_value detach(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	tg_link *l = NULL;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&l) == napi_ok && l && l->link) {
+		bpf_link__destroy(l->link);
+		l->link = NULL;
+	}
+	return NULL;
+}
+
+napi_value tg_init_object(napi_env env, napi_value exports)
+{
+	tg_export(env, exports, "open", open_object);
+	tg_export(env, exports, "close", close_object);
+	tg_export(env, exports, "programs", programs);
+	tg_export(env, exports, "maps", maps);
+	tg_export(env, exports, "attach", attach);
+	tg_export(env, exports, "attachPerfEvent", attach_perf_event);
+	tg_export(env, exports, "detach", detach);
+	return exports;
+}

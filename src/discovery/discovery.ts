@@ -31,6 +31,7 @@ export type Discovery = Subsystem & ProcessCatalog & {
   scanNow(): Promise<void>;
   /** Every tracked process (a snapshot). */
   processes(): ProcessInfo[];
+  status(): DiscoveryStatus;
 };
 
 export function createDiscovery(ctx: SubsystemContext, opts: DiscoveryOptions = {}): Discovery {

@@ -1,0 +1,14 @@
+import pino from 'pino';
+import type { SubsystemContext } from '../../src/agent/subsystem.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
+
+/** A subsystem context from a YAML snippet (defaults for the rest), with a sink that accepts everything. */
+export function testContext(yaml = ''): SubsystemContext {
+  const { config } = loadConfigText(yaml, null, { env: {} });
+  return {
+    config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(),
+    resource: { attributes: { 'host.name': 'test-host', 'service.name': 'telegen' } },
+    sink: { push: (_s, items) => items.length },
+  };
+}

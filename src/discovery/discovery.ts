@@ -26,7 +26,7 @@ export interface DiscoveryStatus {
   discovered_services: DiscoveredService[];
 }
 
-export type Discovery = Subsystem & ProcessCatalog & {
+export type Discovery = Omit<Subsystem, 'status'> & ProcessCatalog & {
   /** Run one scan now (tests, and the first scan at start). */
   scanNow(): Promise<void>;
   /** Every tracked process (a snapshot). */

@@ -3,7 +3,7 @@ import { Bool, Duration, Int, SecretMap, Section, Str, StringEnum, Type } from '
 const signalQueue = (batch: number, capacity: number, enabled = true) => Section({
   enabled: Bool(enabled, 'Export this signal.'),
   batch_size: Int(batch, 'Items per export request.', 1),
-  queue_capacity: Int(capacity, 'Items the in-memory queue holds before new items are dropped (counted).', 1),
+  queue_capacity: Int(capacity, 'Items the in-memory queue holds before new items are dropped (counted as queue_full). Batches then move to the persistent queue, bounded by queue.max_bytes.', 1),
 }, 'Per-signal queue and batching.');
 
 /** `otlp`: where and how signals are exported. */
@@ -14,6 +14,12 @@ export const otlpSchema = Section({
   compression: StringEnum(['gzip', 'none'] as const, 'gzip', 'Request compression.'),
   headers: SecretMap('Headers sent with every export request (values are secrets).'),
   timeout: Duration('10s', 'Per-request timeout.'),
+  flush_interval: Duration('1s', 'A partial batch is cut and sent after this long (a full batch goes at once).'),
+  retry: Section({
+    initial_interval: Duration('1s', 'First backoff after a retryable failure.'),
+    max_interval: Duration('30s', 'Backoff cap. Retries go on until the batch is delivered (or dropped by the disk cap); Retry-After / RetryInfo are honoured up to 5 minutes.'),
+    multiplier: Type.Number({ default: 1.5, minimum: 1, description: 'Backoff growth per attempt (with ±50% jitter).' }),
+  }, 'Retry of retryable failures (gRPC UNAVAILABLE, RESOURCE_EXHAUSTED with RetryInfo, HTTP 429/502/503/504, network errors).'),
   tls: Section({
     enabled: Bool(false, 'Use TLS with the files below.'),
     ca_file: Str('', 'CA bundle that signs the endpoint certificate.'),
@@ -34,7 +40,9 @@ export const queueSchema = Section({
     'x-default-nonroot': 'telegen-data/queue',
     description: 'Directory of the persistent segment log. When not root, the default is telegen-data/queue under the working directory.',
   }),
-  max_bytes: Int(536870912, 'Disk cap of the persistent queue; when reached new batches are dropped and counted.', 1048576),
+  persistent: Bool(true, 'Keep unacknowledged batches in a checksummed segment log on disk (survives restarts). false: in memory, bounded by max_bytes.'),
+  max_bytes: Int(536870912, 'Cap of the queue (all signals together, on disk or in memory); when reached, new batches are dropped and counted (reason disk_full); older data is kept.', 1048576),
+  memory_bytes: Int(67108864, 'Byte bound of each in-memory signal queue (estimated item size); beyond it new items are dropped (queue_full).', 65536),
 }, 'Persistent export queue.');
 
 /** `file_exporter`: OTLP JSON lines on disk, for a first run with no collector. */

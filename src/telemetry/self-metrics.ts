@@ -43,6 +43,8 @@ export class SelfMetrics {
     buckets: [1, 8, 32, 128, 512, 1024, 2048, 4096, 8192], registers: [this.registry],
   });
   readonly exportQueueSize = this.gauge('telegen_export_queue_size', 'Items waiting in each export queue', ['signal_type']);
+  readonly exportQueueTruncated = this.counter('telegen_export_queue_truncated_bytes_total', 'Bytes of torn or corrupt persistent-queue tails truncated at start-up', ['signal_type']);
+  readonly remoteWriteSamples = this.counter('telegen_remote_write_samples_total', 'Samples sent with Prometheus remote write, by outcome', ['result']);
 
   readonly discoveryProcesses = this.gauge('telegen_discovery_processes', 'Processes tracked by discovery');
   readonly discoveryProcessesDropped = this.counter('telegen_discovery_processes_dropped_total', 'Processes not tracked because discovery.max_processes was reached (counted per scan)');

@@ -1,0 +1,46 @@
+// The in-memory queue of one signal: bounded by items (queue_capacity) and by estimated bytes (queue.memory_bytes).
+// offer() never blocks: it accepts what fits, in order, and says how many; the caller counts the rest dropped.
+
+export class SignalQueue<T> {
+  private items: T[] = [];
+  private sizes: number[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(public capacity: number, public maxBytes: number, private readonly sizeOf: (t: T) => number) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  offer(batch: readonly T[]): number {
+    let n = 0;
+    for (const item of batch) {
+      if (this.length >= this.capacity) break;
+      const size = this.sizeOf(item);
+      if (this.bytes + size > this.maxBytes && this.length > 0) break;
+      this.items.push(item);
+      this.sizes.push(size);
+      this.bytes += size;
+      n++;
+    }
+    return n;
+  }
+
+  take(max: number): T[] {
+    const end = Math.min(this.items.length, this.head + max);
+    const out = this.items.slice(this.head, end);
+    for (let i = this.head; i < end; i++) this.bytes -= this.sizes[i]!;
+    this.head = end;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.sizes = [];
+      this.head = 0;
+    } else if (this.head > 4096) {
+      this.items = this.items.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
+    }
+    return out;
+  }
+}

@@ -26,6 +26,8 @@ export interface EbpfCoreOptions {
   pollIntervalMs?: number;
   /** Build the built-in tracers (TCP); tests of the core alone turn them off. Default true. */
   builtinTracers?: boolean;
+  /** Attach the process exec/exit programs (default true; tests that count every ring-buffer event turn it off). */
+  processEvents?: boolean;
 }
 
 export function createEbpfCore(ctx: SubsystemContext, opts: EbpfCoreOptions = {}): EbpfSubsystem {
@@ -96,8 +98,10 @@ class EbpfCoreImpl implements EbpfSubsystem {
     }
     this.core = new LoadedObject('core', native, obj, new Set(), (o) => this.registry.remove(o));
     this.registry.add(this.core);
-    this.core.attach('trace_process_exec');
-    this.core.attach('trace_process_exit');
+    if (this.opts.processEvents !== false) {
+      this.core.attach('trace_process_exec');
+      this.core.attach('trace_process_exit');
+    }
     const rbFd = this.sharedFds()[SHARED_MAPS.ringbuf]!;
     this.ringbuf = native.ringbufOpen(rbFd, this.opts.pollIntervalMs ?? POLL_INTERVAL_MS, (batch) => this.onBatch(batch));
     this.unsubscribeProcess = this.dispatcher.subscribe(EventKind.PROCESS, (b) => this.onProcessBatch(b));

@@ -146,11 +146,11 @@ static __always_inline void track_connection(__u32 pid, __u32 fd, __u8 role)
 	struct http_conn c = {};
 	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (c.family == AF_INET) {
-		BPF_CORE_READ_INTO(c.laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(c.raddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(c.laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(c.raddr, 4, &sk->__sk_common.skc_daddr);
 	} else if (c.family == AF_INET6) {
-		BPF_CORE_READ_INTO(c.laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(c.raddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(c.laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(c.raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
 		return;
 	}

@@ -106,6 +106,11 @@ export class HttpProcessor {
     this.serversByPair.clear();
   }
 
+  /** Discovery learned something new about a process: its next span picks up the new resource. */
+  forgetResource(pid: number): void {
+    this.resources.delete(pid);
+  }
+
   private insert(key: string, conn: HttpConnection<TraceCtx>): void {
     while (this.conns.size >= this.opts.maxConnections) {
       const oldest = this.conns.keys().next().value as string;

@@ -1,0 +1,215 @@
+// The HTTP tracing subsystem: loads bpf/http.bpf.o through the eBPF core, keeps the kernel pid filter in step
+// with discovery, turns capture events into spans (pushed on the traces road) and RED histograms (pushed every
+// metrics_interval on the metrics road). It owns no rules and no ring buffer: those are discovery's and the core's.
+import { failed, type Health, type Subsystem, type SubsystemContext } from '../agent/subsystem.js';
+import type { TelegenConfig } from '../config/schema.js';
+import { parseDuration } from '../config/types.js';
+import type { ProcessCatalog } from '../discovery/catalog.js';
+import { EventKind, bpfObjectPath, type BpfObjectHandle, type EbpfCore, type EventBatch } from '../ebpf/core.js';
+import type { Span } from '../model/span.js';
+import { MonotonicClock } from './clock.js';
+import { decodeHttpEvent } from './http-event.js';
+import { HttpProcessor, type DropReason } from './http-processor.js';
+import { PidFilter } from './pid-filter.js';
+import { RedMetrics } from './red-metrics.js';
+
+/** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
+export const HTTP_PROGRAMS = [
+  'trace_http_accept', 'trace_http_accept4', 'trace_http_connect_enter', 'trace_http_connect', 'trace_http_close',
+  'trace_http_read_enter', 'trace_http_read', 'trace_http_recvfrom_enter', 'trace_http_recvfrom',
+  'trace_http_readv_enter', 'trace_http_readv', 'trace_http_recvmsg_enter', 'trace_http_recvmsg',
+  'trace_http_write_enter', 'trace_http_request', 'trace_http_sendto_enter', 'trace_http_sendto',
+  'trace_http_writev_enter', 'trace_http_writev', 'trace_http_sendmsg_enter', 'trace_http_sendmsg',
+  'trace_http_sendfile_enter', 'trace_http_sendfile',
+] as const;
+
+const SWEEP_INTERVAL_MS = 1000;
+
+export interface HttpTracerDeps {
+  ebpf: EbpfCore;
+  catalog: ProcessCatalog;
+}
+
+export interface HttpTracer extends Subsystem {
+  /** Every span as it is built, before the pipeline (tests, future service graph). Returns unsubscribe. */
+  onSpan(cb: (span: Span) => void): () => void;
+  /** Push the RED histograms now (also done every metrics_interval). */
+  pushMetrics(): void;
+}
+
+export function createHttpTracer(ctx: SubsystemContext, deps: HttpTracerDeps): HttpTracer {
+  return new HttpTracerImpl(ctx, deps);
+}
+
+class HttpTracerImpl implements HttpTracer {
+  readonly name = 'http';
+  readonly dependsOn = ['ebpf', 'discovery', 'export'] as const;
+  private config: TelegenConfig;
+  private handle?: BpfObjectHandle;
+  private pidFilter?: PidFilter;
+  private unsubscribe?: () => void;
+  private unsubscribeCatalog?: () => void;
+  private sweepTimer?: NodeJS.Timeout;
+  private metricsTimer?: NodeJS.Timeout;
+  private failure = '';
+  private readonly clock = new MonotonicClock();
+  private readonly red: RedMetrics;
+  private readonly processor: HttpProcessor;
+  private readonly listeners = new Set<(s: Span) => void>();
+  private batch: Span[] = [];
+  private readonly drops = new Map<string, number>();
+  private malformed = 0;
+
+  constructor(private readonly ctx: SubsystemContext, private readonly deps: HttpTracerDeps) {
+    this.config = ctx.config;
+    const http = this.config.agent.ebpf.http;
+    this.red = new RedMetrics(http.max_metric_series);
+    this.processor = new HttpProcessor({
+      keepQuery: http.keep_query, routePatterns: http.route_patterns, maxConnections: http.max_connections,
+      toWall: (ns) => this.clock.toWall(ns),
+      resourceFor: (pid) => this.deps.catalog.resourceFor(pid),
+      onSpan: (b, kind, seconds) => {
+        this.batch.push(b.span);
+        ctx.metrics.httpRequests.inc({ kind });
+        if (!this.red.record(kind, b.span.resource, b.method, b.status, b.route, seconds, b.span.endTimeUnixNano)) this.drop('metric_series_limit');
+        for (const l of this.listeners) l(b.span);
+      },
+      onDrop: (r: DropReason) => this.drop(r),
+    });
+    ctx.metrics.onCollect(() => ctx.metrics.httpConnections.set(this.processor.connectionCount));
+  }
+
+  private wanted(c: TelegenConfig): boolean {
+    return c.mode === 'agent' && c.agent.ebpf.enabled && c.agent.ebpf.http.enabled;
+  }
+
+  async start(): Promise<void> {
+    if (this.handle || !this.wanted(this.config)) return;
+    if (!this.deps.ebpf.running()) {
+      this.failure = `eBPF core not running (${this.deps.ebpf.health()})`;
+      this.ctx.logger.warn({ reason: this.failure }, 'HTTP tracing not started');
+      return;
+    }
+    const http = this.config.agent.ebpf.http;
+    this.unsubscribe = this.deps.ebpf.subscribe(EventKind.HTTP, (b) => this.onBatch(b));
+    try {
+      const handle = this.deps.ebpf.loadObject({
+        name: 'http', objectFile: bpfObjectPath('http'),
+        rodata: { capture_bytes: http.capture_bytes },
+        maxEntries: { http_conns: http.max_connections },
+      });
+      this.handle = handle;
+      // Filter first, then attach: no event is produced before the agent itself is excluded.
+      this.pidFilter = new PidFilter(handle.map('http_pid_filter'), handle.map('http_settings'), this.deps.catalog,
+        process.pid, () => this.drop('pid_filter_full'));
+      this.pidFilter.start(this.config.discovery.instrument.length === 0);
+      for (const p of HTTP_PROGRAMS) handle.attach(p);
+    } catch (e) {
+      this.failure = (e as Error).message;
+      this.teardown();
+      throw e;
+    }
+    this.failure = '';
+    this.unsubscribeCatalog = this.deps.catalog.onChange((c) => this.processor.forgetResource(c.pid));
+    this.sweepTimer = setInterval(() => this.processor.sweep(), SWEEP_INTERVAL_MS).unref();
+    this.metricsTimer = setInterval(() => this.pushMetrics(), parseDuration(http.metrics_interval)).unref();
+    this.ctx.logger.info({ programs: HTTP_PROGRAMS.length, capture_bytes: http.capture_bytes }, 'HTTP tracer attached');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.handle) return;
+    this.teardown();
+    this.processor.closeAll();
+    this.flushSpans();
+    this.pushMetrics();
+  }
+
+  private teardown(): void {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.metricsTimer);
+    this.pidFilter?.stop();
+    this.pidFilter = undefined;
+    this.unsubscribeCatalog?.();
+    this.unsubscribeCatalog = undefined;
+    this.handle?.close();
+    this.handle = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  async reload(config: TelegenConfig): Promise<void> {
+    const before = this.config.agent.ebpf.http;
+    this.config = config;
+    const http = config.agent.ebpf.http;
+    this.processor.reconfigure({ keepQuery: http.keep_query, routePatterns: http.route_patterns, maxConnections: http.max_connections });
+    this.red.setMaxSeries(http.max_metric_series);
+    // capture_bytes and map sizes are load-time constants: reload the object when they change.
+    const reloadObject = before.capture_bytes !== http.capture_bytes || before.max_connections !== http.max_connections
+      || before.metrics_interval !== http.metrics_interval;
+    if (!this.wanted(config) || reloadObject) await this.stop();
+    if (this.wanted(config)) await this.start();
+    this.pidFilter?.setDefault(config.discovery.instrument.length === 0);
+  }
+
+  health(): Health {
+    if (!this.wanted(this.config)) return 'disabled';
+    if (this.failure) return failed(this.failure);
+    return this.handle ? 'ok' : 'disabled';
+  }
+
+  status(): unknown {
+    const p = this.processor.stats;
+    return {
+      enabled: this.handle !== undefined,
+      capture_bytes: this.config.agent.ebpf.http.capture_bytes,
+      connections: this.processor.connectionCount,
+      events: p.events,
+      spans: { server: p.server, client: p.client },
+      metric_series: this.red.size,
+      pid_filter_entries: this.pidFilter?.size ?? 0,
+      dropped: Object.fromEntries(this.drops),
+      ...(this.failure ? { error: this.failure } : {}),
+    };
+  }
+
+  onSpan(cb: (span: Span) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  pushMetrics(): void {
+    const metrics = this.red.collect(this.clock.toWall(process.hrtime.bigint()));
+    if (metrics.length) this.ctx.sink.push('metrics', metrics);
+  }
+
+  private onBatch(b: EventBatch): void {
+    for (const off of b.offsets) {
+      const e = decodeHttpEvent(b.buf, off);
+      if (!e) {
+        this.malformed++;
+        this.drop('malformed_event');
+        continue;
+      }
+      try {
+        this.processor.handle(e);
+      } catch (err) {
+        // Never let one connection's bytes stop the tracer; a parser bug shows up as a counted drop.
+        this.drop('parser_error');
+        this.ctx.logger.debug({ err: (err as Error).message }, 'HTTP parser error');
+      }
+    }
+    this.flushSpans();
+  }
+
+  private flushSpans(): void {
+    if (this.batch.length === 0) return;
+    const spans = this.batch;
+    this.batch = [];
+    this.ctx.sink.push('traces', spans);
+  }
+
+  private drop(reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    this.ctx.metrics.httpDropped.inc({ reason });
+  }
+}

@@ -1,0 +1,159 @@
+// Shared by the HTTP tracing tests: a real agent slice (eBPF core + discovery + HTTP tracer) in this process,
+// a sink that records what was pushed, real servers and clients as child processes (this process is the agent
+// and therefore never traced), and helpers to wait and to free ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { SubsystemContext } from '../../src/agent/subsystem.js';
+import { defaultConfig } from '../../src/config/load.js';
+import type { TelegenConfig } from '../../src/config/schema.js';
+import type { SignalItem, SignalType } from '../../src/model/signals.js';
+import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
+import { createEbpfCore } from '../../src/ebpf/core.js';
+import { addonPath, bpfObjectPath } from '../../src/ebpf/paths.js';
+import { preflight } from '../../src/ebpf/preflight.js';
+import { createDiscovery } from '../../src/discovery/discovery.js';
+import { createHttpTracer, type HttpTracer } from '../../src/tracing/http-tracer.js';
+import type { Span } from '../../src/model/span.js';
+
+export type Pushed = { [S in SignalType]: SignalItem[S][] };
+
+export function testContext(edit: (c: TelegenConfig) => void = () => {}): SubsystemContext & { pushed: Pushed } {
+  const config = structuredClone(defaultConfig()) as TelegenConfig;
+  config.agent.ebpf.network.enabled = false;
+  edit(config);
+  const pushed: Pushed = { traces: [], metrics: [], logs: [], profiles: [] };
+  return {
+    config, logger: pino({ level: process.env.TEST_LOG ?? 'silent' }), metrics: new SelfMetrics(),
+    resource: { attributes: { 'host.name': 'test' } }, pushed,
+    sink: {
+      push(signal, items) {
+        (pushed[signal] as unknown[]).push(...items);
+        return items.length;
+      },
+    },
+  };
+}
+
+/** Why the capture tests cannot run here, or undefined when they can. */
+export function bpfSkipReason(): string | undefined {
+  const why = preflight();
+  if (why) return `eBPF unavailable: ${why}`;
+  if (!existsSync(addonPath)) return `addon not built (${addonPath}); run scripts/build-native.sh`;
+  if (!existsSync(bpfObjectPath('http'))) return 'BPF objects not built; run make -C bpf';
+  return undefined;
+}
+
+export interface AgentSlice {
+  ctx: ReturnType<typeof testContext>;
+  tracer: HttpTracer;
+  spans: Span[];
+  stop(): Promise<void>;
+}
+
+/** eBPF core → discovery → HTTP tracer, started in dependency order like the Agent does. */
+export async function startAgentSlice(edit?: (c: TelegenConfig) => void): Promise<AgentSlice> {
+  const ctx = testContext(edit);
+  const ebpf = createEbpfCore(ctx, { builtinTracers: false });
+  const discovery = createDiscovery(ctx, { processEvents: ebpf });
+  const tracer = createHttpTracer(ctx, { ebpf, catalog: discovery });
+  const spans: Span[] = [];
+  tracer.onSpan((s) => spans.push(s));
+  await ebpf.start();
+  await discovery.start();
+  await tracer.start();
+  return {
+    ctx, tracer, spans,
+    async stop() {
+      await tracer.stop();
+      await discovery.stop();
+      await ebpf.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Wait until something accepts TCP connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const { connect } = await import('node:net');
+  const end = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`nothing listening on ${port}`);
+    await sleep(50);
+  }
+}
+
+/** Child processes started by a test, killed in after() even on failure. */
+export class Procs {
+  private readonly children: ChildProcess[] = [];
+  private readonly dirs: string[] = [];
+
+  spawn(cmd: string, args: string[], opts: { cwd?: string } = {}): ChildProcess {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
+    c.stdout?.resume();
+    c.stderr?.resume();
+    this.children.push(c);
+    return c;
+  }
+
+  tempDir(prefix: string): string {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(d);
+    return d;
+  }
+
+  killAll(): void {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** Run a program to completion; its stdout. */
+export function run(cmd: string, args: string[], procs: Procs): Promise<{ code: number; stdout: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr!.resume();
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout: out, pid: c.pid ?? -1 }));
+    void procs;
+  });
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}

@@ -28,6 +28,8 @@ export interface EbpfCoreOptions {
   builtinTracers?: boolean;
   /** Attach the process exec/exit programs (default true; tests that count every ring-buffer event turn it off). */
   processEvents?: boolean;
+  /** The core object to load (default bpf/.output/core.bpf.o); tests point it elsewhere to make start fail. */
+  coreObjectFile?: string;
 }
 
 export function createEbpfCore(ctx: SubsystemContext, opts: EbpfCoreOptions = {}): EbpfSubsystem {
@@ -89,7 +91,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
     this.ringbufSize = this.config.agent.ebpf.ringbuf_size;
     let obj;
     try {
-      obj = native.open(bpfObjectPath('core'), {
+      obj = native.open(this.opts.coreObjectFile ?? bpfObjectPath('core'), {
         maxEntries: { [SHARED_MAPS.ringbuf]: this.ringbufSize },
         rodataOptional: { tg_wakeup_bytes: wakeupBytes(this.ringbufSize) },
       });
@@ -98,6 +100,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
     }
     this.core = new LoadedObject('core', native, obj, new Set(), (o) => this.registry.remove(o));
     this.registry.add(this.core);
+    // libbpf rounds the ring up to a power-of-two number of pages: report what the kernel has.
+    this.ringbufSize = this.core.maps().find((m) => m.name === SHARED_MAPS.ringbuf)?.maxEntries ?? this.ringbufSize;
     if (this.opts.processEvents !== false) {
       this.core.attach('trace_process_exec');
       this.core.attach('trace_process_exit');

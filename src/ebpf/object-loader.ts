@@ -16,7 +16,9 @@ export function programTypeName(type: string, section: string): string {
 export function toLoadError(e: unknown, fallbackStep: BpfLoadError['step']): Error {
   if (!isNativeError(e)) return e as Error;
   const step = (['open', 'configure', 'load', 'attach'] as const).find((s) => s === e.step) ?? fallbackStep;
-  return new BpfLoadError(e.message, step, e.log);
+  // libbpf names the program the kernel refused; say it up front.
+  const prog = /prog '([^']+)': (?:BPF program load failed|failed to load)/.exec(e.log)?.[1];
+  return new BpfLoadError(prog ? `${e.message}, program ${prog}` : e.message, step, e.log);
 }
 
 export class LoadedObject implements BpfObjectHandle {

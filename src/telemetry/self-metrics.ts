@@ -68,6 +68,9 @@ export class SelfMetrics {
     // telegen_process_* (cpu seconds, resident/virtual memory, open/max fds, start time) and the Node.js runtime
     // in place of Go's: telegen_nodejs_eventloop_lag_*, heap sizes, GC durations.
     client.collectDefaultMetrics({ register: this.registry, prefix: 'telegen_', eventLoopMonitoringPrecision: 20 });
+    // prom-client also exports unlabelled sums as gauges named *_total, which Prometheus reserves for counters
+    // (`promtool check metrics` flags them); the per-type telegen_nodejs_active_{handles,requests,resources} stay.
+    for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`telegen_nodejs_active_${kind}_total`);
   }
 
   /** Register a callback that refreshes state-derived gauges just before each scrape. */

@@ -153,8 +153,19 @@ export interface EbpfCore {
   subscribeProcessEvents(cb: (e: ProcessEvent) => void): () => void;
 }
 
+/** GET /status/ebpf, exactly. */
+export interface EbpfStatus {
+  enabled: boolean;
+  programs: Array<{ name: string; type: string; attached: boolean; id: number }>;
+  maps: Array<{ name: string; type: string; entries: number; max_entries: number }>;
+  ringbuf: { size: number; events_received: number; events_lost: number };
+}
+
 /** The core as the Agent sees it: the `ebpf` subsystem (status /status/ebpf, readiness check `ebpf`). */
-export interface EbpfSubsystem extends EbpfCore, Subsystem {}
+export interface EbpfSubsystem extends EbpfCore, Subsystem {
+  health(): import('../agent/subsystem.js').Health;
+  status(): EbpfStatus;
+}
 
 /** Absolute path of a compiled object of the bpf/ folder: `bpfObjectPath('tcp')` → …/bpf/.output/tcp.bpf.o. */
 export { bpfObjectPath } from './paths.js';

@@ -4,13 +4,13 @@
 import type { TelegenConfig } from '../config/schema.js';
 import { ExitCode, SubsystemError } from '../agent/errors.js';
 import { failed, type Health, type SubsystemContext } from '../agent/subsystem.js';
-import { BpfLoadError, EventKind, type BpfObjectHandle, type EbpfSubsystem, type EventBatch, type LoadObjectOptions, type ProcessEvent } from './core.js';
+import { BpfLoadError, EventKind, type BpfObjectHandle, type EbpfStatus, type EbpfSubsystem, type EventBatch, type LoadObjectOptions, type ProcessEvent } from './core.js';
 import { decodeProcessEvent } from './events.js';
 import { nativeAddon, type NativeAddon, type NativeRingbuf } from './native.js';
 import { LoadedObject, toLoadError } from './object-loader.js';
 import { bpfObjectPath } from './paths.js';
 import { preflight } from './preflight.js';
-import { Registry, type EbpfStatus } from './registry.js';
+import { Registry } from './registry.js';
 import { RingbufDispatcher } from './ringbuf-dispatcher.js';
 import { verifierExcerpt } from './verifier-log.js';
 import { createTcpTracer, type BuiltinTracer } from './tcp/tcp-tracer.js';

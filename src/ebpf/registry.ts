@@ -1,15 +1,8 @@
 // The registry: every loaded object and the load failures, turned into /status/ebpf and the telegen_ebpf_*
 // self-metrics. State-derived numbers (map entries, BPF-counted losses) are read when asked.
-import type { MapInfo, ProgramInfo } from './core.js';
+import type { EbpfStatus, MapInfo, ProgramInfo } from './core.js';
 import type { LoadedObject } from './object-loader.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
-
-export interface EbpfStatus {
-  enabled: boolean;
-  programs: Array<{ name: string; type: string; attached: boolean; id: number }>;
-  maps: Array<{ name: string; type: string; entries: number; max_entries: number }>;
-  ringbuf: { size: number; events_received: number; events_lost: number };
-}
 
 export class Registry {
   readonly objects = new Map<string, LoadedObject>();

@@ -42,6 +42,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     connectionTimeout: 0,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 },
     clientErrorHandler: writeClientError,
+    // Errors fastify raises before routing (malformed URL encoding, bad content type header) skip the error
+    // handler; they get the same error format here.
+    frameworkErrors: (err, _req, reply) => {
+      sendError(reply as FastifyReply, toApiError(err));
+    },
   });
 
   const allowedByPath = new Map<string, string[]>();
@@ -97,7 +102,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setErrorHandler((err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {
     const e = toApiError(err);
     if (e.status >= 500) logger.error({ err: (err as Error).message, stack: (err as Error).stack, path: req.url }, 'api request failed');
-    return reply.code(e.status).headers(e.headers).type(`${JSON_TYPE}; charset=utf-8`).send(JSON.stringify(e.body()));
+    return sendError(reply, e);
   });
 
   app.setNotFoundHandler(async (req) => {
@@ -139,6 +144,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     }
   }
   return app;
+}
+
+function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
+  return reply.code(e.status).headers(e.headers).type(`${JSON_TYPE}; charset=utf-8`).send(JSON.stringify(e.body()));
 }
 
 /** Fastify serializes a route's JSON responses with their schemas (fast-json-stringify); other types go as they are. */

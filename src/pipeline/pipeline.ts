@@ -101,7 +101,7 @@ export class TelegenPipeline implements ExportPipeline {
     }
     const queue = this.queues[signal] as SignalQueue<SignalItem[S]>;
     const accepted = queue.offer(items);
-    if (accepted < items.length) this.drop(signal, items.slice(accepted), 'queue_full');
+    if (accepted < items.length) this.dropTail(signal, items, accepted, 'queue_full');
     if (queue.length >= this.batchSize(signal)) this.scheduleCut();
     return accepted;
   }
@@ -329,6 +329,17 @@ export class TelegenPipeline implements ExportPipeline {
     if (!primary) return;
     if (reason === null) this.exported.metrics += items;
     else this.dropped.metrics += items;
+  }
+
+  /** Drop items[from..] without copying them (a flood must not allocate in proportion to what it refuses). */
+  private dropTail<S extends SignalType>(signal: S, items: readonly SignalItem[S][], from: number, reason: string): void {
+    let units = items.length - from;
+    if (signal === 'metrics') {
+      units = 0;
+      for (let i = from; i < items.length; i++) units += (items[i] as SignalItem['metrics']).points.length;
+    }
+    this.dropped[signal] += items.length - from;
+    countDropped(this.ctx.metrics, signal, units, reason);
   }
 
   private drop<S extends SignalType>(signal: S, items: readonly SignalItem[S][], reason: string): void {

@@ -16,11 +16,13 @@ export const tmp = (prefix: string): string => mkdtempSync(join(tmpdir(), `teleg
 
 /** A full configuration: defaults + `overrides` (YAML mapping), queue and file output under a temp dir. */
 export function testConfig(overrides: Record<string, unknown>, dir = tmp('export')): TelegenConfig {
+  const section = (k: string) => (overrides[k] ?? {}) as Record<string, unknown>;
   const base = {
-    queue: { directory: join(dir, 'queue') },
-    file_exporter: { directory: join(dir, 'output') },
     shutdown_timeout: '3s',
     ...overrides,
+    // Never the machine's default directories: every test gets its own.
+    queue: { ...section('queue'), directory: join(dir, 'queue') },
+    file_exporter: { ...section('file_exporter'), directory: join(dir, 'output') },
   };
   return loadConfigText(stringify(base), null, { env: {} }).config;
 }

@@ -227,10 +227,11 @@ static napi_value open_object(napi_env env, napi_callback_info info)
 	napi_value v;
 	const char *step = "configure";
 	bool ok = true;
-	if ((v = get_opt(env, argv[1], "rodata")))
-		ok = set_rodata(env, obj, v, false, err, sizeof(err));
-	if (ok && (v = get_opt(env, argv[1], "rodataOptional")))
+	/* Optional (core defaults) first, so that the object's explicit values win. */
+	if ((v = get_opt(env, argv[1], "rodataOptional")))
 		ok = set_rodata(env, obj, v, true, err, sizeof(err));
+	if (ok && (v = get_opt(env, argv[1], "rodata")))
+		ok = set_rodata(env, obj, v, false, err, sizeof(err));
 	if (ok && (v = get_opt(env, argv[1], "maxEntries")))
 		ok = set_max_entries(env, obj, v, err, sizeof(err));
 	if (ok && (v = get_opt(env, argv[1], "reuse")))

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Metric } from '../../src/model/metric.js';
 import { createPipeline } from '../../src/pipeline/index.js';
-import { hostRes, testConfig, testContext, tmp, waitFor } from './helpers/fixtures.js';
+import { hostRes, testConfig, testContext, tmp } from './helpers/fixtures.js';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();

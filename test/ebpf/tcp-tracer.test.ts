@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { createEbpfCore } from '../../src/ebpf/core.js';
 import { EventKind, type EbpfSubsystem } from '../../src/ebpf/core.js';
 import { decodeTcpEvent, type TcpEvent } from '../../src/ebpf/tcp/tcp-events.js';
@@ -37,6 +38,17 @@ function refused(port: number): Promise<number> {
     const c = net.connect(port, '127.0.0.1');
     c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 111 : -1));
   });
+}
+
+/** [local port, remote port] of every entry in the kernel's connection_map (struct conn: sport @72, dport @74). */
+function kernelConnectionPorts(core: EbpfSubsystem): Array<[number, number]> {
+  const bpftool = (...a: string[]) => JSON.parse(execFileSync('bpftool', [...a, '-j']).toString()) as unknown;
+  const id = core.status().programs.find((p) => p.name === 'trace_tcp_connect')!.id;
+  const { map_ids: mapIds } = bpftool('prog', 'show', 'id', String(id)) as { map_ids: number[] };
+  const mapId = mapIds.find((m) => (bpftool('map', 'show', 'id', String(m)) as { name: string }).name === 'connection_map')!;
+  const entries = bpftool('map', 'dump', 'id', String(mapId)) as Array<{ value: string[] }>;
+  const u16 = (v: string[], o: number) => Number(v[o]) | (Number(v[o + 1]) << 8);
+  return entries.map((e) => [u16(e.value, 72), u16(e.value, 74)]);
 }
 
 describe('TCP connection tracer', { skip }, () => {
@@ -98,9 +110,9 @@ describe('TCP connection tracer', { skip }, () => {
     assert.deepEqual(new Set(inbound.filter((e) => e.type === 'established').map((e) => e.remotePort)), clientPorts);
 
     for (const e of [...outbound, ...inbound].filter((x) => x.type === 'closed')) {
-      const [sent, received] = e.direction === 'outbound' ? [5, 5] : [5, 5];
-      assert.equal(e.bytesSent, sent, `${e.direction} bytes sent`);
-      assert.equal(e.bytesReceived, received, `${e.direction} bytes received`);
+      // Each side sent 5 bytes and received 5 ('ping!' / 'hello').
+      assert.equal(e.bytesSent, 5, `${e.direction} bytes sent`);
+      assert.equal(e.bytesReceived, 5, `${e.direction} bytes received`);
       assert.ok(e.durationNs > 0 && e.durationNs < 5e9, `duration ${e.durationNs}`);
       assert.ok(e.announced);
       assert.equal(e.comm.length > 0, true);
@@ -113,9 +125,22 @@ describe('TCP connection tracer', { skip }, () => {
     }
     assert.ok(got.every((e) => e.cgroupId > 0n), 'cgroup id');
 
-    // Closed connections leave the kernel map.
+    // Closed connections left the kernel map.
+    assert.ok(!kernelConnectionPorts(core).some(([l, r]) => l === port || r === port || r === deadPort));
     const tcp = core.status().maps.find((m) => m.name === 'connection_map');
     assert.ok(tcp && tcp.max_entries === 65536 && tcp.entries <= tcp.max_entries);
+  });
+
+  test('the kernel map holds a live connection and forgets it on close', async () => {
+    const srv = await listen('127.0.0.1', (s) => { s.on('data', () => {}); s.on('error', () => {}); });
+    servers.push(srv);
+    const port = portOf(srv);
+    const c = net.connect(port, '127.0.0.1');
+    await new Promise((r) => c.once('connect', r));
+    const live = kernelConnectionPorts(core).filter(([l, r]) => l === port || r === port);
+    assert.equal(live.length, 2, 'client and server side tracked while open');
+    c.destroy();
+    await waitFor(() => !kernelConnectionPorts(core).some(([l, r]) => l === port || r === port), 3000, 'entries removed');
   });
 
   test('IPv6 loopback connections carry v6 addresses', async (t) => {

@@ -138,6 +138,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
   /** Start or stop each built-in tracer to match the configuration. A tracer failure is reported, not fatal. */
   private async applyTracers(): Promise<void> {
     for (const t of this.tracers) {
+      this.registry.failures.delete(t.name); // re-recorded below if it still fails
       const on = this.state === 'running' && t.enabled(this.config);
       try {
         if (on) await t.start(this.config);

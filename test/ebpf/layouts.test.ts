@@ -32,7 +32,7 @@ function compiledLayouts(): Record<string, number> {
     for (const k of ['TG_EVENT_TCP', 'TG_EVENT_PROCESS', 'TG_EVENT_HTTP', 'TG_EVENT_TEST_FLOOD']) lines.push(`printf("${k}=%d\\n", ${k});`);
     const src = `#include <stdio.h>\n#include <stddef.h>\n#include <linux/types.h>\n#include "events.h"\n#include "tcp.h"\n#include "flood.h"\nint main(void) {\n${lines.join('\n')}\nreturn 0;\n}\n`;
     writeFileSync(join(dir, 'layout.c'), src);
-    execFileSync('cc', ['-o', join(dir, 'layout'), '-I', join(repoRoot, 'bpf'), '-I', join(repoRoot, 'bpf', 'fixtures'), join(dir, 'layout.c')]);
+    execFileSync('clang', ['-o', join(dir, 'layout'), '-I', join(repoRoot, 'bpf'), '-I', join(repoRoot, 'bpf', 'fixtures'), join(dir, 'layout.c')]);
     const out = execFileSync(join(dir, 'layout')).toString();
     return Object.fromEntries(out.trim().split('\n').map((l) => { const [k, v] = l.split('='); return [k!, Number(v)]; }));
   } finally {

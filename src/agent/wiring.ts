@@ -7,6 +7,7 @@ import { createApiSubsystem } from '../api/api-subsystem.js';
 import { createDiscovery } from '../discovery/discovery.js';
 import { createHostMetrics } from '../hostmetrics/hostmetrics.js';
 import { createEbpfCore } from '../ebpf/core.js';
+import { createHttpTracer } from '../tracing/http-tracer.js';
 
 export type { ExportPipeline };
 
@@ -21,8 +22,10 @@ export function buildSubsystems(
   const ebpf = createEbpfCore(ctx);
   const discovery = createDiscovery(ctx, { processEvents: ebpf });
   const hostMetrics = createHostMetrics(ctx);
+  // HTTP tracing: programs loaded through the core, process selection and resources from discovery's catalog.
+  const http = createHttpTracer(ctx, { ebpf, catalog: discovery });
   // The control API sees the Agent only through AgentControl. Listed first: started first and stopped last, so
   // /healthz keeps answering while the other subsystems drain during a graceful shutdown.
   const api = createApiSubsystem({ control, config: base.config, logger: base.logger, metrics: base.metrics });
-  return { pipeline, subsystems: [api, pipeline, ebpf, discovery, hostMetrics] };
+  return { pipeline, subsystems: [api, pipeline, ebpf, discovery, http, hostMetrics] };
 }

@@ -219,8 +219,17 @@ class EbpfCoreImpl implements EbpfSubsystem {
     return sum;
   }
 
+  private readonly discardedReported = { malformed: 0, unclaimed: 0, subscriber_error: 0 };
+
   private collect(): void {
     this.registry.collect(this.ctx.metrics);
+    const c = this.dispatcher.counters;
+    const now = { malformed: c.malformed, unclaimed: c.unclaimed, subscriber_error: c.subscriberErrors };
+    for (const reason of Object.keys(now) as Array<keyof typeof now>) {
+      const delta = now[reason] - this.discardedReported[reason];
+      if (delta > 0) this.ctx.metrics.ebpfEventsDiscarded.inc({ reason }, delta);
+      this.discardedReported[reason] = now[reason];
+    }
     const lost = this.eventsLost();
     if (lost > this.lostReported) this.ctx.metrics.ebpfRingbufLost.inc(lost - this.lostReported);
     this.lostReported = lost;

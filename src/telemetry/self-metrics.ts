@@ -25,6 +25,8 @@ export class SelfMetrics {
   readonly ebpfMapEntries = this.gauge('telegen_ebpf_map_entries', 'Entries in each eBPF map', ['map_name']);
   readonly ebpfRingbufEvents = this.counter('telegen_ebpf_ringbuf_events_total', 'Events received from eBPF ring buffers');
   readonly ebpfRingbufLost = this.counter('telegen_ebpf_ringbuf_lost_total', 'Events lost because a ring buffer was full');
+  readonly ebpfEventsDiscarded = this.counter('telegen_ebpf_events_discarded_total', 'Ring-buffer records received but not delivered, by reason (malformed, unclaimed, subscriber_error)', ['reason']);
+  readonly ebpfMapFull = this.counter('telegen_ebpf_map_full_total', 'Entries a BPF program could not insert because its map was full, by map', ['map_name']);
 
   readonly flowConnections = this.counter('telegen_flow_connections_total', 'TCP connections established, by protocol and direction (outbound = connect, inbound = accept)', ['protocol', 'direction']);
   readonly flowConnectionFailures = this.counter('telegen_flow_connection_failures_total', 'TCP connections that never established, by direction and reason', ['direction', 'reason']);

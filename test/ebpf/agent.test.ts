@@ -49,6 +49,8 @@ describe('ebpf subsystem in the agent', { skip }, () => {
     assert.match(metrics, /telegen_ebpf_map_entries\{map_name="connection_map"\} \d+/);
     assert.match(metrics, /telegen_ebpf_ringbuf_events_total [1-9]/);
     assert.match(metrics, /telegen_ebpf_ringbuf_lost_total \d+/);
+    assert.match(metrics, /# TYPE telegen_ebpf_map_full_total counter/);
+    assert.match(metrics, /# TYPE telegen_ebpf_events_discarded_total counter/);
     assert.match(metrics, /telegen_flow_connections_total\{protocol="tcp",direction="outbound"\} [1-9]/);
   });
 

@@ -48,6 +48,16 @@ export function createTcpTracer(core: EbpfCore, ctx: SubsystemContext): TcpTrace
       for (const l of listeners) l(e);
     }
   };
+  // Connections the kernel side could not track (connection_map full), counted per CPU in tcp_dropped.
+  let mapFullReported = 0;
+  ctx.metrics.onCollect(() => {
+    if (!handle) return;
+    const v = handle.map('tcp_dropped').lookup(Buffer.alloc(4));
+    let n = 0;
+    for (let o = 0; v && o + 8 <= v.length; o += 8) n += Number(v.readBigUInt64LE(o));
+    if (n > mapFullReported) ctx.metrics.ebpfMapFull.inc({ map_name: 'connection_map' }, n - mapFullReported);
+    mapFullReported = n;
+  });
   const push = () => {
     const metrics = flows.toOtlp(ctx.resource);
     if (metrics.length) ctx.sink.push('metrics', metrics);
@@ -74,6 +84,7 @@ export function createTcpTracer(core: EbpfCore, ctx: SubsystemContext): TcpTrace
         unsubscribe = undefined;
         throw e;
       }
+      mapFullReported = 0;
       timer = setInterval(push, OTLP_PUSH_INTERVAL_MS).unref();
       ctx.logger.info({ programs: TCP_PROGRAMS.length }, 'TCP connection tracer attached');
     },

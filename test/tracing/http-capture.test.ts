@@ -223,4 +223,36 @@ http {
     assert.ok(bigClient, 'client span for the 10 MB download');
     assertDuration(durMs(bigClient), big.ms, 'client 10 MB');
   });
+
+  it('the agent itself is never traced; RED histograms count what the spans saw', async () => {
+    const port = await freePort();
+    procs.spawn(process.execPath, [join(FIXTURES, 'node-server.mjs'), String(port)]);
+    await waitForPort(port);
+    // This process is the agent: its own client calls must not be traced (the server's side is).
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`http://127.0.0.1:${port}/hello`)).status, 200);
+    await nodeClient(procs, { port, requests: [{ method: 'GET', path: '/fail' }, { method: 'GET', path: '/users/9' }] });
+    await waitFor(() => serverSpans(slice.spans, port).length >= 6, 10_000, 'server spans');
+    await sleep(200);
+    const clients = clientSpans(slice.spans, port);
+    assert.ok(clients.every((s) => s.resource.attributes['process.pid'] !== process.pid), 'no client span from the agent');
+    assert.equal(clients.length, 3, 'the node client: warm-up, /fail, /users/9');
+    const servers = serverSpans(slice.spans, port);
+    const serverPid = servers[0]!.resource.attributes['process.pid'];
+    slice.ctx.pushed.metrics.length = 0;
+    slice.tracer.pushMetrics();
+    const hist = slice.ctx.pushed.metrics.find((m) => m.name === 'http.server.request.duration' && m.resource.attributes['process.pid'] === serverPid);
+    assert.ok(hist && hist.type === 'histogram');
+    assert.equal(hist.unit, 's');
+    const count = (route: string, status: number) => hist.points
+      .filter((p) => p.attributes['http.route'] === route && p.attributes['http.response.status_code'] === status)
+      .reduce((n, p) => n + p.count, 0);
+    assert.equal(count('/hello', 200), 3);
+    assert.equal(count('/fail', 500), 1);
+    assert.equal(count('/users/{id}', 200), 1);
+    for (const p of hist.points) {
+      assert.deepEqual(p.explicitBounds, [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+      assert.equal(p.bucketCounts.reduce((a, b) => a + b, 0), p.count);
+    }
+    assert.ok(slice.ctx.pushed.metrics.some((m) => m.name === 'http.client.request.duration'));
+  });
 });

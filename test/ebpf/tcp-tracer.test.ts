@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createEbpfCore } from '../../src/ebpf/core.js';
 import { EventKind, type EbpfSubsystem } from '../../src/ebpf/core.js';
 import { decodeTcpEvent, type TcpEvent } from '../../src/ebpf/tcp/tcp-events.js';
@@ -141,6 +142,35 @@ describe('TCP connection tracer', { skip }, () => {
     assert.equal(live.length, 2, 'client and server side tracked while open');
     c.destroy();
     await waitFor(() => !kernelConnectionPorts(core).some(([l, r]) => l === port || r === port), 3000, 'entries removed');
+  });
+
+  test('a connect that times out: failed with ETIMEDOUT and the SYN retransmits counted', async () => {
+    // A listener with backlog 0 whose accept queue is full drops SYNs; TCP_SYNCNT=1 makes connect() give up
+    // after one retransmission (~3 s) instead of two minutes. Python, because Node cannot set TCP_SYNCNT.
+    const script = [
+      'import socket',
+      "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(0)",
+      'port = srv.getsockname()[1]',
+      "filler = socket.create_connection(('127.0.0.1', port))",
+      'c = socket.socket(); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)',
+      'print(port, flush=True)',
+      "try:\n    c.connect(('127.0.0.1', port)); print('connected', flush=True)\nexcept OSError as e:\n    print('errno', e.errno, flush=True)",
+    ].join('\n');
+    const py = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    py.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    await once(py, 'exit');
+    const [portLine, result] = out.trim().split('\n');
+    assert.equal(result, 'errno 110', out);
+    const port = Number(portLine);
+    await waitFor(() => events.some((e) => e.remotePort === port && e.type === 'failed' && e.error === 110), 3000, 'timed-out event');
+    const e = events.find((x) => x.remotePort === port && x.type === 'failed' && x.error === 110)!;
+    assert.equal(e.pid, py.pid);
+    assert.equal(e.direction, 'outbound');
+    assert.ok(e.retransmits >= 1, `retransmits ${e.retransmits}`);
+    assert.ok(e.durationNs > 2e9, `duration ${e.durationNs}`);
+    const failures = await ctx.metrics.registry.getSingleMetricAsString('telegen_flow_connection_failures_total');
+    assert.match(failures, /reason="timed_out"/);
   });
 
   test('IPv6 loopback connections carry v6 addresses', async (t) => {

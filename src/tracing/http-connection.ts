@@ -13,6 +13,8 @@ export interface ConnectionInfo {
   localPort: number;
   remoteAddress: string;
   remotePort: number;
+  /** The peer address belongs to this host (loopback or a local interface): its end may be traced too. */
+  peerMayBeLocal: boolean;
 }
 
 /** A request paired with its final response. */

@@ -34,8 +34,9 @@ export interface HttpEvent {
   data: Uint8Array;
   lport: number;
   rport: number;
-  laddr: string;
-  raddr: string;
+  /** Formatted only when read (a new connection), not for every event. */
+  readonly laddr: string;
+  readonly raddr: string;
 }
 
 const O = HttpEventOffsets;
@@ -46,26 +47,52 @@ export function decodeHttpEvent(buf: Buffer, offset: number): HttpEvent | undefi
   const size = buf.readUInt32LE(offset + O.size);
   const captured = buf.readUInt32LE(offset + O.captured);
   if (size < HTTP_EVENT_SIZE || captured > size - HTTP_EVENT_SIZE || offset + size > buf.length) return undefined;
-  const family = buf[offset + O.family]!;
-  return {
-    type: buf[offset + O.type]!,
-    direction: buf[offset + O.direction]!,
-    role: buf[offset + O.role]!,
-    family,
-    connId: buf.readBigUInt64LE(offset + O.conn_id),
-    tsExit: buf.readBigUInt64LE(offset + O.timestamp_ns),
-    tsEnter: buf.readBigUInt64LE(offset + O.ts_enter),
-    position: Number(buf.readBigUInt64LE(offset + O.position)),
-    pid: buf.readUInt32LE(offset + O.pid),
-    tid: buf.readUInt32LE(offset + O.tid),
-    fd: buf.readUInt32LE(offset + O.fd),
-    length: buf.readUInt32LE(offset + O.length),
-    data: buf.subarray(offset + O.data, offset + O.data + captured),
-    lport: buf.readUInt16LE(offset + O.lport),
-    rport: buf.readUInt16LE(offset + O.rport),
-    laddr: formatAddress(buf, offset + O.laddr, family),
-    raddr: formatAddress(buf, offset + O.raddr, family),
-  };
+  return new DecodedHttpEvent(buf, offset, captured);
+}
+
+class DecodedHttpEvent implements HttpEvent {
+  readonly type: number;
+  readonly direction: number;
+  readonly role: number;
+  readonly family: number;
+  readonly connId: bigint;
+  readonly tsExit: bigint;
+  readonly tsEnter: bigint;
+  readonly position: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly fd: number;
+  readonly length: number;
+  readonly data: Uint8Array;
+  readonly lport: number;
+  readonly rport: number;
+
+  constructor(private readonly buf: Buffer, private readonly offset: number, captured: number) {
+    this.type = buf[offset + O.type]!;
+    this.direction = buf[offset + O.direction]!;
+    this.role = buf[offset + O.role]!;
+    this.family = buf[offset + O.family]!;
+    this.connId = buf.readBigUInt64LE(offset + O.conn_id);
+    this.tsExit = buf.readBigUInt64LE(offset + O.timestamp_ns);
+    this.tsEnter = buf.readBigUInt64LE(offset + O.ts_enter);
+    // Positions are byte counts of one connection: far below 2^53.
+    this.position = buf.readUInt32LE(offset + O.position) + buf.readUInt32LE(offset + O.position + 4) * 2 ** 32;
+    this.pid = buf.readUInt32LE(offset + O.pid);
+    this.tid = buf.readUInt32LE(offset + O.tid);
+    this.fd = buf.readUInt32LE(offset + O.fd);
+    this.length = buf.readUInt32LE(offset + O.length);
+    this.data = buf.subarray(offset + O.data, offset + O.data + captured);
+    this.lport = buf.readUInt16LE(offset + O.lport);
+    this.rport = buf.readUInt16LE(offset + O.rport);
+  }
+
+  get laddr(): string {
+    return formatAddress(this.buf, this.offset + O.laddr, this.family);
+  }
+
+  get raddr(): string {
+    return formatAddress(this.buf, this.offset + O.raddr, this.family);
+  }
 }
 
 /** IPv4 as dotted quad; IPv6 compressed; IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4. */

@@ -1,6 +1,7 @@
 // From capture events to spans and RED observations: a bounded table of connections (LRU + idle expiry),
 // HTTP parsing per connection, trace-context rules, span building. No eBPF here, so it is tested on its own
 // with the same events the kernel produces.
+import { networkInterfaces } from 'node:os';
 import type { Resource } from '../model/attributes.js';
 import type { Span } from '../model/span.js';
 import { HttpConnection, type ConnectionDropReason, type ConnectionInfo, type HttpExchange } from './http-connection.js';
@@ -10,7 +11,7 @@ import { buildSpan, type BuiltSpan } from './span-builder.js';
 import { adopt, childOf, rootContext, type TraceCtx } from './span-context.js';
 import type { HttpMessage } from './http-stream-parser.js';
 
-export type DropReason = ConnectionDropReason | 'connection_evicted';
+export type DropReason = ConnectionDropReason | 'connection_evicted' | 'connection_id_clash';
 
 export interface ProcessorOptions {
   keepQuery: boolean;
@@ -32,7 +33,8 @@ const MAX_THREADS = 16384;
 const MAX_PEER_KEYS = 16384;
 
 export class HttpProcessor {
-  private readonly conns = new Map<string, HttpConnection<TraceCtx>>();
+  /** By conn_id (unique per connection instance: the kernel's accept/connect timestamp). */
+  private readonly conns = new Map<bigint, HttpConnection<TraceCtx>>();
   /** What each thread is serving now: client calls it makes become children. */
   private readonly serving = new Map<string, TraceCtx>();
   /** Both ends on this host: requests seen on one side, waiting for the other, by server→client 4-tuple. */
@@ -57,8 +59,13 @@ export class HttpProcessor {
 
   handle(ev: HttpEvent): void {
     this.stats.events++;
-    const key = `${ev.pid}:${ev.fd}:${ev.connId}`;
+    const key = ev.connId;
     let conn = this.conns.get(key);
+    if (conn && (conn.info.pid !== ev.pid || conn.info.fd !== ev.fd)) {
+      // Two connections opened in the same nanosecond on two CPUs: never mix their streams.
+      this.opts.onDrop('connection_id_clash');
+      return;
+    }
     if (ev.type === HttpEventType.CLOSE) {
       if (conn) {
         this.conns.delete(key);
@@ -72,10 +79,6 @@ export class HttpProcessor {
       conn = new HttpConnection<TraceCtx>(infoOf(ev), this.hooks);
       this.stats.connectionsOpened++;
       this.insert(key, conn);
-    } else {
-      // LRU: most recently active last.
-      this.conns.delete(key);
-      this.conns.set(key, conn);
     }
     if (conn.finished) return;
     conn.feed(ev.direction === Direction.INGRESS, {
@@ -111,12 +114,15 @@ export class HttpProcessor {
     this.resources.delete(pid);
   }
 
-  private insert(key: string, conn: HttpConnection<TraceCtx>): void {
-    while (this.conns.size >= this.opts.maxConnections) {
-      const oldest = this.conns.keys().next().value as string;
-      this.conns.get(oldest)!.close();
-      this.conns.delete(oldest);
-      this.opts.onDrop('connection_evicted');
+  private insert(key: bigint, conn: HttpConnection<TraceCtx>): void {
+    if (this.conns.size >= this.opts.maxConnections) {
+      // Full (rare: the kernel map has the same bound): evict the least recently active tenth in one pass.
+      const byAge = [...this.conns.entries()].sort((a, b) => a[1].lastActivityMs - b[1].lastActivityMs);
+      for (const [k, c] of byAge.slice(0, Math.max(1, Math.floor(byAge.length / 10)))) {
+        c.close();
+        this.conns.delete(k);
+        this.opts.onDrop('connection_evicted');
+      }
     }
     this.conns.set(key, conn);
   }
@@ -150,7 +156,7 @@ export class HttpProcessor {
     const pair = pairKey(conn);
     if (conn.role === 'server') {
       const ctx = rootContext(h.traceparent, h.tracestate);
-      if (!ctx.parentSpanId) {
+      if (!ctx.parentSpanId && conn.peerMayBeLocal) {
         const client = shift(this.clientsByPair, pair);
         if (client) adopt(ctx, client);
         else push(this.serversByPair, pair, ctx, MAX_PEER_KEYS);
@@ -163,15 +169,16 @@ export class HttpProcessor {
     if (h.traceparent && (ctx = rootContext(h.traceparent, h.tracestate)).parentSpanId) return ctx;
     const parent = this.serving.get(`${conn.pid}:${tid}`);
     ctx = parent ? childOf(parent) : rootContext();
-    const server = shift(this.serversByPair, pair);
-    if (server) adopt(server, ctx);
-    else push(this.clientsByPair, pair, ctx, MAX_PEER_KEYS);
+    if (conn.peerMayBeLocal) {
+      const server = shift(this.serversByPair, pair);
+      if (server) adopt(server, ctx);
+      else push(this.clientsByPair, pair, ctx, MAX_PEER_KEYS);
+    }
     return ctx;
   }
 
   private release(conn: ConnectionInfo, ctx: TraceCtx): void {
-    const pair = pairKey(conn);
-    remove(conn.role === 'server' ? this.serversByPair : this.clientsByPair, pair, ctx);
+    if (ctx.queued) remove(conn.role === 'server' ? this.serversByPair : this.clientsByPair, pairKey(conn), ctx);
     if (ctx.servingKey && this.serving.get(ctx.servingKey) === ctx) this.serving.delete(ctx.servingKey);
   }
 
@@ -192,17 +199,35 @@ export class HttpProcessor {
 }
 
 function infoOf(ev: HttpEvent): ConnectionInfo {
-  return {
+  const remoteAddress = ev.raddr;
+  const info: ConnectionInfo = {
     pid: ev.pid, fd: ev.fd, role: ev.role === Role.CLIENT ? 'client' : 'server',
-    localAddress: ev.laddr, localPort: ev.lport, remoteAddress: ev.raddr, remotePort: ev.rport,
+    localAddress: ev.laddr, localPort: ev.lport, remoteAddress, remotePort: ev.rport,
+    peerMayBeLocal: remoteAddress.startsWith('127.') || localAddresses().has(remoteAddress),
   };
+  pairKeys.set(info, info.role === 'server'
+    ? `${info.localAddress}:${info.localPort}>${info.remoteAddress}:${info.remotePort}`
+    : `${info.remoteAddress}:${info.remotePort}>${info.localAddress}:${info.localPort}`);
+  return info;
 }
 
-/** The connection as the server sees it: server address → client address. */
+const pairKeys = new WeakMap<ConnectionInfo, string>();
+
+let addrs: { set: Set<string>; at: number } | undefined;
+/** Addresses of this host (loopback included), refreshed every 30 s: only peers there can be traced too. */
+function localAddresses(): Set<string> {
+  const now = Date.now();
+  if (!addrs || now - addrs.at > 30_000) {
+    const set = new Set<string>(['127.0.0.1', '::1']);
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address);
+    addrs = { set, at: now };
+  }
+  return addrs.set;
+}
+
+/** The connection as the server sees it: server address → client address (computed once per connection). */
 function pairKey(c: ConnectionInfo): string {
-  return c.role === 'server'
-    ? `${c.localAddress}:${c.localPort}>${c.remoteAddress}:${c.remotePort}`
-    : `${c.remoteAddress}:${c.remotePort}>${c.localAddress}:${c.localPort}`;
+  return pairKeys.get(c)!;
 }
 
 function shift(m: Map<string, TraceCtx[]>, key: string): TraceCtx | undefined {
@@ -210,6 +235,7 @@ function shift(m: Map<string, TraceCtx[]>, key: string): TraceCtx | undefined {
   if (!q) return undefined;
   const v = q.shift();
   if (q.length === 0) m.delete(key);
+  if (v) v.queued = false;
   return v;
 }
 
@@ -220,8 +246,9 @@ function push(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx, maxKeys: num
     q = [];
     m.set(key, q);
   }
-  if (q.length >= 64) q.shift();
+  if (q.length >= 64) q.shift()!.queued = false;
   q.push(v);
+  v.queued = true;
 }
 
 function remove(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx): void {
@@ -229,6 +256,7 @@ function remove(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx): void {
   if (!q) return;
   const i = q.indexOf(v);
   if (i >= 0) q.splice(i, 1);
+  v.queued = false;
   if (q.length === 0) m.delete(key);
 }
 

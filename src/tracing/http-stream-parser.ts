@@ -58,6 +58,21 @@ export type ParserDropReason =
   | 'not_http' | 'malformed_head' | 'header_too_large' | 'truncated_head' | 'lost_framing' | 'gap';
 
 export const MAX_HEAD_BYTES = 16384;
+const EMPTY = Buffer.alloc(0);
+
+/** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n"), searching from `from`; -1 if none. */
+function headEnd(buf: Buffer, from: number): number {
+  const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
+  const lf = buf.indexOf('\n\n', from, 'latin1');
+  if (crlf >= 0 && (lf < 0 || crlf + 2 <= lf)) return crlf + 4;
+  if (lf >= 0) {
+    const mixed = buf.indexOf('\n\r\n', from, 'latin1');
+    if (mixed >= 0 && mixed < lf) return mixed + 3;
+    return lf + 2;
+  }
+  const mixed = buf.indexOf('\n\r\n', from, 'latin1');
+  return mixed >= 0 ? mixed + 3 : -1;
+}
 const MAX_CHUNK_LINE = 256;
 const MAX_TRAILER_BYTES = 8192;
 
@@ -67,7 +82,8 @@ export class HttpStreamParser {
   private state = State.Idle;
   /** Position of the next byte expected. */
   private expected = -1;
-  private headBytes: number[] = [];
+  /** Bytes of a head split across syscalls. */
+  private head: Buffer = EMPTY;
   private line = '';
   private remaining = 0;
   private current: HttpMessage | undefined;
@@ -82,7 +98,7 @@ export class HttpStreamParser {
 
   /** Bytes held for the message in progress (bounded by MAX_HEAD_BYTES). */
   get bufferedBytes(): number {
-    return this.headBytes.length + this.line.length;
+    return this.head.length + this.line.length;
   }
 
   feed(chunk: Chunk): void {
@@ -118,11 +134,11 @@ export class HttpStreamParser {
       if (this.state === State.Desync) m.inferredEnd = true;
       this.current = undefined;
       this.listener.onMessage(m);
-    } else if (m || this.headBytes.length > 0) {
+    } else if (m || this.head.length > 0) {
       this.listener.onDrop('truncated_head');
     }
     this.current = undefined;
-    this.headBytes = [];
+    this.head = EMPTY;
     this.state = State.Stopped;
   }
 
@@ -140,7 +156,7 @@ export class HttpStreamParser {
   stop(): void {
     this.state = State.Stopped;
     this.current = undefined;
-    this.headBytes = [];
+    this.head = EMPTY;
   }
 
   private tryResync(data: Uint8Array, edge: Edge): void {
@@ -160,7 +176,7 @@ export class HttpStreamParser {
 
   private desync(reason: ParserDropReason | undefined): void {
     if (reason) this.listener.onDrop(reason);
-    this.headBytes = [];
+    this.head = EMPTY;
     this.line = '';
     this.state = State.Desync;
   }
@@ -223,9 +239,9 @@ export class HttpStreamParser {
   /** The message in progress keeps an inferred end; a head cut short still yields its start line. */
   private loseFraming(edge: Edge): void {
     if (this.state === State.Head) {
-      const head = parseHead(partialHead(this.headBytes));
+      const head = parseHead(partialHead(this.head));
       if (head && !this.current) {
-        const start = this.expected - this.headBytes.length;
+        const start = this.expected - this.head.length;
         this.current = {
           head, startPos: start, endPos: this.expected, first: this.headStart ?? edge, last: edge,
           framing: { type: 'close' }, inferredEnd: true,
@@ -315,42 +331,43 @@ export class HttpStreamParser {
   }
 
   private consumeHead(data: Uint8Array, i: number, edge: Edge): number {
-    const start = i;
-    const bytes = this.headBytes;
-    for (; i < data.length; i++) {
-      const c = data[i]!;
-      bytes.push(c);
-      // The first bytes decide quickly whether this is HTTP at all.
-      if (bytes.length === 24 || (c === 0x20 && bytes.length < 24)) {
-        if (startLooksLikeHttp(Uint8Array.from(bytes), 0, bytes.length) === 'no') {
-          this.advance(i + 1 - start, edge);
-          this.desync('not_http');
-          return i + 1;
-        }
-      }
-      if (c === 0x0a) {
-        const n = bytes.length;
-        const endOfHead = (n >= 2 && bytes[n - 2] === 0x0a) || (n >= 3 && bytes[n - 2] === 0x0d && bytes[n - 3] === 0x0a);
-        if (endOfHead) {
-          this.advance(i + 1 - start, edge);
-          this.completeHead(edge);
-          return i + 1;
-        }
-      }
-      if (bytes.length > MAX_HEAD_BYTES) {
-        this.advance(i + 1 - start, edge);
-        this.desync('header_too_large');
-        return i + 1;
-      }
+    // Heads almost always arrive whole in one syscall: search the chunk natively for the blank line; only a
+    // head split across syscalls is accumulated (bounded by MAX_HEAD_BYTES).
+    const chunk = Buffer.from(data.buffer, data.byteOffset + i, data.length - i);
+    const prevLen = this.head.length;
+    const buf = prevLen === 0 ? chunk : Buffer.concat([this.head, chunk.subarray(0, Math.min(chunk.length, MAX_HEAD_BYTES + 1 - prevLen))]);
+    if (prevLen < 24 && buf.length >= Math.min(24, prevLen + chunk.length) && startLooksLikeHttp(buf, 0, buf.length) === 'no') {
+      this.advance(data.length - i, edge);
+      this.desync('not_http');
+      return data.length;
     }
-    this.advance(i - start, edge);
-    return i;
+    const end = headEnd(buf, Math.max(0, prevLen - 3));
+    if (end < 0) {
+      if (buf.length > MAX_HEAD_BYTES) {
+        this.advance(data.length - i, edge);
+        this.desync('header_too_large');
+        return data.length;
+      }
+      this.head = prevLen === 0 ? Buffer.from(chunk) : buf; // copy: the batch buffer is reused
+      this.advance(data.length - i, edge);
+      return data.length;
+    }
+    if (end > MAX_HEAD_BYTES) {
+      this.advance(data.length - i, edge);
+      this.desync('header_too_large');
+      return data.length;
+    }
+    const used = end - prevLen;
+    this.head = buf.subarray(0, end);
+    this.advance(used, edge);
+    this.completeHead(edge);
+    return i + used;
   }
 
   private completeHead(edge: Edge): void {
-    const size = this.headBytes.length;
-    const head = parseHead(Buffer.from(this.headBytes).toString('latin1').trimEnd());
-    this.headBytes = [];
+    const size = this.head.length;
+    const head = parseHead(this.head.toString('latin1').trimEnd());
+    this.head = EMPTY;
     if (!head) {
       this.desync('malformed_head');
       return;
@@ -439,8 +456,8 @@ export class HttpStreamParser {
 }
 
 /** The complete lines of a head cut short by uncaptured bytes. */
-function partialHead(bytes: number[]): string {
-  const text = Buffer.from(bytes).toString('latin1');
+function partialHead(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
   const lastNl = text.lastIndexOf('\n');
   return lastNl < 0 ? '' : text.slice(0, lastNl).trimEnd();
 }

@@ -12,6 +12,8 @@ export interface TraceCtx {
   traceState?: string;
   /** pid:tid of the thread serving this (server) request, while it does. */
   servingKey?: string;
+  /** Waiting in a peer table for the other end of a local call. */
+  queued?: boolean;
 }
 
 export function rootContext(traceparent?: string, tracestate?: string): TraceCtx {

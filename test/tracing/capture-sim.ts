@@ -13,8 +13,11 @@ export interface SimOptions {
   remote?: [string, number];
 }
 
+let nextConnId = 1n;
+
 export class SimConnection {
   private pos = [0, 0];
+  private readonly connId = nextConnId++;
   private readonly capture: number;
   readonly role: number;
   constructor(private readonly sim: Sim, private readonly o: SimOptions = {}) {
@@ -41,7 +44,7 @@ export class SimConnection {
 
   private base() {
     return {
-      role: this.role, family: 2, connId: 1n, pid: this.o.pid ?? 100, fd: this.o.fd ?? 5,
+      role: this.role, family: 2, connId: this.connId, pid: this.o.pid ?? 100, fd: this.o.fd ?? 5,
       lport: this.o.local?.[1] ?? 8080, rport: this.o.remote?.[1] ?? 40000,
       laddr: this.o.local?.[0] ?? '127.0.0.1', raddr: this.o.remote?.[0] ?? '127.0.0.1',
     };

@@ -21,7 +21,8 @@ import type { Span } from '../../src/model/span.js';
 
 export type Pushed = { [S in SignalType]: SignalItem[S][] };
 
-export function testContext(edit: (c: TelegenConfig) => void = () => {}): SubsystemContext & { pushed: Pushed } {
+/** `record: false` (benchmarks): the sink accepts and forgets, so memory stays flat under load. */
+export function testContext(edit: (c: TelegenConfig) => void = () => {}, record = true): SubsystemContext & { pushed: Pushed } {
   const config = structuredClone(defaultConfig()) as TelegenConfig;
   config.agent.ebpf.network.enabled = false;
   edit(config);
@@ -31,7 +32,7 @@ export function testContext(edit: (c: TelegenConfig) => void = () => {}): Subsys
     resource: { attributes: { 'host.name': 'test' } }, pushed,
     sink: {
       push(signal, items) {
-        (pushed[signal] as unknown[]).push(...items);
+        if (record) for (const item of items) (pushed[signal] as unknown[]).push(item);
         return items.length;
       },
     },
@@ -55,13 +56,13 @@ export interface AgentSlice {
 }
 
 /** eBPF core → discovery → HTTP tracer, started in dependency order like the Agent does. */
-export async function startAgentSlice(edit?: (c: TelegenConfig) => void): Promise<AgentSlice> {
-  const ctx = testContext(edit);
+export async function startAgentSlice(edit?: (c: TelegenConfig) => void, opts: { record?: boolean } = {}): Promise<AgentSlice> {
+  const ctx = testContext(edit, opts.record ?? true);
   const ebpf = createEbpfCore(ctx, { builtinTracers: false });
   const discovery = createDiscovery(ctx, { processEvents: ebpf });
   const tracer = createHttpTracer(ctx, { ebpf, catalog: discovery });
   const spans: Span[] = [];
-  tracer.onSpan((s) => spans.push(s));
+  if (opts.record ?? true) tracer.onSpan((s) => spans.push(s));
   await ebpf.start();
   await discovery.start();
   await tracer.start();

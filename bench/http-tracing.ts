@@ -56,18 +56,15 @@ async function measure(url: string, rate: number, spansNow: () => number): Promi
   return { ...r, cpuSec: (cpu.user + cpu.system) / 1e6, spans: spansNow() - spans0 };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tg-bench-http-'));
-  const port = await freePort();
-  const nginx = startNginx(dir, port);
-  const slice = await startAgentSlice(undefined, { record: false });
+type Mode = 'both ends traced' | 'server only';
+
+async function series(url: string, mode: Mode, rows: string[]): Promise<void> {
+  // "server only": the load tool (a node process, like the agent) is excluded through discovery's rules, so only
+  // nginx's side is traced — the common case of clients outside the host.
+  const slice = await startAgentSlice(mode === 'server only' ? (c) => { c.discovery.exclude = [{ exe_path: '*/node' }]; } : undefined, { record: false });
   let spans = 0;
   slice.tracer.onSpan(() => spans++);
-  const url = `http://127.0.0.1:${port}/index.html`;
-  const rows: string[] = [];
   try {
-    await waitForPort(port);
-    await autocannon(url, 0); // warm-up
     for (const rate of RATES) {
       await slice.tracer.stop();
       const off = await measure(url, rate, () => spans);
@@ -75,11 +72,26 @@ async function main(): Promise<void> {
       const on = await measure(url, rate, () => spans);
       const extraCpu = Math.max(0, on.cpuSec - off.cpuSec) / SECONDS; // cores
       const perK = on.rps > 0 ? (extraCpu * 100) / (on.rps / 1000) : 0;
-      rows.push(`| ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99} | ${on.p99} | ${(on.p99 / Math.max(off.p99, 1)).toFixed(2)} | ${(extraCpu * 100).toFixed(1)}% | ${perK.toFixed(2)}% | ${on.spans} | ${off.errors + on.errors} |`);
+      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99} | ${on.p99} | ${(on.p99 / Math.max(off.p99, 1)).toFixed(2)} | ${(extraCpu * 100).toFixed(1)}% | ${perK.toFixed(2)}% | ${on.spans} | ${off.errors + on.errors} |`);
       console.log(rows.at(-1));
     }
   } finally {
     await slice.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-bench-http-'));
+  const port = await freePort();
+  const nginx = startNginx(dir, port);
+  const url = `http://127.0.0.1:${port}/index.html`;
+  const rows: string[] = [];
+  try {
+    await waitForPort(port);
+    await autocannon(url, 0); // warm-up
+    await series(url, 'both ends traced', rows);
+    await series(url, 'server only', rows);
+  } finally {
     nginx.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
@@ -88,13 +100,14 @@ async function main(): Promise<void> {
 nginx (1 worker, ${CONNECTIONS} keep-alive connections from autocannon, ${SECONDS} s per point) with the HTTP tracer
 detached ("off") and attached ("on"), alternating in one run. Agent CPU is this process's CPU with the tracer
 minus without (user space: decoding, parsing, spans, RED); the in-kernel cost of the tracepoints is paid by the
-server's and load tool's syscalls and shows in the throughput and p99 ratios. Both nginx and the load tool are
-traced (server and client spans). ${cpus} cores shared with other engineers' work: figures are noisy.
+server's and load tool's syscalls and shows in the throughput and p99 ratios. "both ends traced": nginx and the
+load tool (a server and a client span per request); "server only": the load tool excluded by a discovery rule.
+${cpus} cores shared with other engineers' work (and the load tool and nginx share them with the agent): noisy.
 Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation. Anchor (field notes): Coroot ~20% of a core
 at 10k req/s (2% per 1k req/s).
 
-| rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | p99 ratio | agent CPU | agent CPU per 1k req/s | spans | errors |
-|---|---|---|---|---|---|---|---|---|---|---|
+| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | p99 ratio | agent CPU | agent CPU per 1k req/s | spans | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `);
 }

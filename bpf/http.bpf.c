@@ -169,6 +169,8 @@ static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 io
 	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
 	if (!bpf_map_lookup_elem(&http_conns, &key))
 		return; /* not a tracked connection (or an untraced pid: it never gets one) */
+	if (!pid_traced(key.pid))
+		return; /* excluded after its connections were tracked */
 	struct http_args a = { .ts = bpf_ktime_get_ns(), .ptr = ptr, .fd = fd, .call = call, .iovcnt = iovcnt };
 	bpf_map_update_elem(&http_args, &id, &a, BPF_ANY);
 }

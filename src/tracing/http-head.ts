@@ -58,11 +58,36 @@ export function startLooksLikeHttp(bytes: Uint8Array, offset: number, end: numbe
   return n < 24 ? 'maybe' : 'no';
 }
 
-// One native pass each instead of per-line work: control characters other than HTAB/CR/LF anywhere, and any
-// line after the start line that is neither `token:` nor a continuation (obs-fold).
+/** Control characters other than HTAB in a kept value: the value is refused (never exported). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
-const BAD_LINE = /\n(?![!#$%&'*+\-.^_`|~0-9A-Za-z]+:|[ \t])/;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Token characters (RFC 9110 §5.6.2), by char code. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * Every line after the start line is `token:` (only the first character and the colon are checked: the strict
+ * start line already keeps binary data out) or an obs-fold continuation; at most MAX_HEADER_FIELDS lines.
+ */
+function fieldLinesValid(text: string, firstNl: number): boolean {
+  let lines = 0;
+  for (let at = firstNl; at >= 0 && at < text.length - 1;) {
+    if (++lines > MAX_HEADER_FIELDS) return false;
+    const next = text.indexOf('\n', at + 1);
+    const c = text.charCodeAt(at + 1);
+    if (c !== 0x20 && c !== 0x09) {
+      const colon = text.indexOf(':', at + 1);
+      if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0 || (next >= 0 && colon > next)) return false;
+    }
+    at = next;
+  }
+  return true;
+}
+
+/** Header fields the tracer reads, by message kind (a response needs only its framing). */
+const REQUEST_FIELDS = ['host', 'user-agent', 'traceparent', 'tracestate', 'content-length', 'transfer-encoding', 'expect', 'upgrade'];
+const RESPONSE_FIELDS = ['content-length', 'transfer-encoding', 'upgrade'];
 
 /** Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. */
 export function parseHead(text: string): HttpHead | undefined {
@@ -70,25 +95,20 @@ export function parseHead(text: string): HttpHead | undefined {
   const head = parseStartLine(stripCr(firstNl < 0 ? text : text.slice(0, firstNl)));
   if (!head) return undefined;
   if (firstNl < 0) return head;
-  if (BAD_CHAR.test(text) || BAD_LINE.test(text)) return undefined;
+  if (!fieldLinesValid(text, firstNl)) return undefined;
+  // Native searches for the few fields we keep, over a lower-cased copy, instead of walking every line.
+  const lower = text.toLowerCase();
   const seenLengths = new Set<number>();
-  let fields = 0;
-  for (let at = firstNl + 1; at < text.length;) {
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = text.length;
-    if (++fields > MAX_HEADER_FIELDS) return undefined;
-    const c = text.charCodeAt(at) | 0x20;
-    // Only fields the tracer keeps are looked at (h, u, t, c, e: host, user-agent, trace*, content-length,
-    // transfer-encoding, expect, upgrade); the rest were validated by the two expressions above.
-    if (c === 0x68 || c === 0x75 || c === 0x74 || c === 0x63 || c === 0x65) {
-      const colon = text.indexOf(':', at);
-      if (colon > at && colon < nl) {
-        const name = text.slice(at, colon).toLowerCase();
-        const value = stripCr(text.slice(colon + 1, nl)).trim();
-        if (!keep(head.headers, name, value, seenLengths)) return undefined;
-      }
+  for (const name of head.kind === 'request' ? REQUEST_FIELDS : RESPONSE_FIELDS) {
+    const needle = `\n${name}:`;
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + needle.length)) {
+      let nl = text.indexOf('\n', at + needle.length);
+      if (nl < 0) nl = text.length;
+      const value = stripCr(text.slice(at + needle.length, nl)).trim();
+      if (CONTROL.test(value)) return undefined;
+      if (!keep(head.headers, name, value, seenLengths)) return undefined;
+      if (name !== 'content-length') break; // first occurrence wins; only Content-Length is checked for conflicts
     }
-    at = nl + 1;
   }
   if (seenLengths.size > 1) return undefined; // conflicting Content-Length: a smuggling attempt or garbage
   return head;

@@ -16,6 +16,7 @@ import { createEbpfCore } from '../../src/ebpf/core.js';
 import { addonPath, bpfObjectPath } from '../../src/ebpf/paths.js';
 import { preflight } from '../../src/ebpf/preflight.js';
 import { createDiscovery } from '../../src/discovery/discovery.js';
+import type { ProcessCatalog } from '../../src/discovery/catalog.js';
 import { createHttpTracer, type HttpTracer } from '../../src/tracing/http-tracer.js';
 import type { Span } from '../../src/model/span.js';
 
@@ -50,6 +51,7 @@ export function bpfSkipReason(): string | undefined {
 
 export interface AgentSlice {
   ctx: ReturnType<typeof testContext>;
+  catalog: ProcessCatalog;
   tracer: HttpTracer;
   spans: Span[];
   stop(): Promise<void>;
@@ -67,7 +69,7 @@ export async function startAgentSlice(edit?: (c: TelegenConfig) => void, opts: {
   await discovery.start();
   await tracer.start();
   return {
-    ctx, tracer, spans,
+    ctx, tracer, spans, catalog: discovery,
     async stop() {
       await tracer.stop();
       await discovery.stop();

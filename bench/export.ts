@@ -89,7 +89,7 @@ async function telegen(protocol: 'http' | 'grpc'): Promise<{ cpu: number; wall: 
   const dir = mkdtempSync(join(tmpdir(), 'telegen-bench-'));
   const config = loadConfigText(stringify({
     otlp: { endpoint: protocol === 'http' ? `http://127.0.0.1:${ports.http}` : `127.0.0.1:${ports.grpc}`, protocol, insecure: true, compression: 'none', traces: { batch_size: BATCH, queue_capacity: N } },
-    queue: { directory: join(dir, 'q'), max_bytes: 2 ** 31 }, file_exporter: { enabled: false },
+    queue: { directory: join(dir, 'q'), max_bytes: 2 ** 31, memory_bytes: 2 ** 31 }, file_exporter: { enabled: false },
   }), null, { env: {} }).config;
   const p = createPipeline({ config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(), resource });
   await p.start();

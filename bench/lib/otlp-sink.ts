@@ -20,3 +20,5 @@ server.addService({
 const grpcPort = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
 process.stdout.write(`${JSON.stringify({ http: (httpServer.address() as { port: number }).port, grpc: grpcPort })}\n`);
 process.on('message', () => process.send?.({ requests }));
+// Never outlive the benchmark.
+process.on('disconnect', () => process.exit(0));

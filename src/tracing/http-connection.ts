@@ -15,6 +15,15 @@ export interface ConnectionInfo {
   remotePort: number;
   /** The peer address belongs to this host (loopback or a local interface): its end may be traced too. */
   peerMayBeLocal: boolean;
+  /** Shared with the other end's connection when both are traced here (set by the processor). */
+  peer?: PeerSlot;
+}
+
+/** Requests seen on one end of a local connection, waiting for the other end to link them, in order. */
+export interface PeerSlot {
+  clients: unknown[];
+  servers: unknown[];
+  refs: number;
 }
 
 /** A request paired with its final response. */
@@ -49,8 +58,8 @@ export class HttpConnection<C> {
   private readonly requests: HttpStreamParser;
   private readonly responses: HttpStreamParser;
   private readonly pending: Pending<C>[] = [];
-  /** Responses whose head matched a request, awaiting their last byte. */
-  private readonly answering = new Map<HttpMessage, Pending<C>>();
+  /** Responses whose head matched a request, awaiting their last byte (they complete in order). */
+  private readonly answering: Array<{ response: HttpMessage; pending: Pending<C> }> = [];
   lastActivityMs = Date.now();
 
   constructor(readonly info: ConnectionInfo, private readonly hooks: ConnectionHooks<C>) {
@@ -93,9 +102,9 @@ export class HttpConnection<C> {
     this.requests.close();
     this.responses.close();
     for (const p of this.pending) this.hooks.onAbandoned(this.info, p.context);
-    for (const p of this.answering.values()) this.hooks.onAbandoned(this.info, p.context);
+    for (const a of this.answering) this.hooks.onAbandoned(this.info, a.pending.context);
     this.pending.length = 0;
-    this.answering.clear();
+    this.answering.length = 0;
   }
 
   private requestHead(m: HttpMessage): Framing {
@@ -130,7 +139,7 @@ export class HttpConnection<C> {
     if (!p) {
       this.hooks.onDrop('unmatched_response');
     } else {
-      this.answering.set(m, p);
+      this.answering.push({ response: m, pending: p });
     }
     const method = p?.request.head.method;
     if (status === 101 || (method === 'CONNECT' && status < 300)) {
@@ -144,9 +153,8 @@ export class HttpConnection<C> {
   }
 
   private responseDone(m: HttpMessage): void {
-    const p = this.answering.get(m);
-    if (!p) return; // interim 1xx or unmatched
-    this.answering.delete(m);
+    if (this.answering[0]?.response !== m) return; // interim 1xx or unmatched
+    const p = this.answering.shift()!.pending;
     this.hooks.onExchange({ conn: this.info, request: p.request, response: m, context: p.context });
   }
 }

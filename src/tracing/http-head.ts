@@ -66,52 +66,63 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TOKEN_CHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHAR[c.charCodeAt(0)] = 1;
 
-/**
- * Every line after the start line is `token:` (only the first character and the colon are checked: the strict
- * start line already keeps binary data out) or an obs-fold continuation; at most MAX_HEADER_FIELDS lines.
- */
-function fieldLinesValid(text: string, firstNl: number): boolean {
-  let lines = 0;
-  for (let at = firstNl; at >= 0 && at < text.length - 1;) {
-    if (++lines > MAX_HEADER_FIELDS) return false;
-    const next = text.indexOf('\n', at + 1);
-    const c = text.charCodeAt(at + 1);
-    if (c !== 0x20 && c !== 0x09) {
-      const colon = text.indexOf(':', at + 1);
-      if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0 || (next >= 0 && colon > next)) return false;
-    }
-    at = next;
-  }
-  return true;
-}
-
-/** Header fields the tracer reads, by message kind (a response needs only its framing). */
+/** Header fields the tracer reads, by message kind (a response needs only its framing), by first letter. */
 const REQUEST_FIELDS = ['host', 'user-agent', 'traceparent', 'tracestate', 'content-length', 'transfer-encoding', 'expect', 'upgrade'];
 const RESPONSE_FIELDS = ['content-length', 'transfer-encoding', 'upgrade'];
+const byFirstChar = (names: string[]) => {
+  const m = new Map<number, Array<{ name: string; prefix: string }>>();
+  for (const name of names) {
+    const list = m.get(name.charCodeAt(0)) ?? [];
+    list.push({ name, prefix: `${name}:` });
+    m.set(name.charCodeAt(0), list);
+  }
+  return m;
+};
+const REQUEST_BY_CHAR = byFirstChar(REQUEST_FIELDS);
+const RESPONSE_BY_CHAR = byFirstChar(RESPONSE_FIELDS);
 
-/** Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. */
+/**
+ * Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. One pass over
+ * the lines: each is `token:` (only its first character and the colon are checked: the strict start line already
+ * keeps binary data out) or an obs-fold continuation; at most MAX_HEADER_FIELDS; only the few fields the tracer
+ * keeps are read, found by their first letter on a lower-cased copy.
+ */
 export function parseHead(text: string): HttpHead | undefined {
   const firstNl = text.indexOf('\n');
   const head = parseStartLine(stripCr(firstNl < 0 ? text : text.slice(0, firstNl)));
   if (!head) return undefined;
   if (firstNl < 0) return head;
-  if (!fieldLinesValid(text, firstNl)) return undefined;
-  // Native searches for the few fields we keep, over a lower-cased copy, instead of walking every line.
   const lower = text.toLowerCase();
-  const seenLengths = new Set<number>();
-  for (const name of head.kind === 'request' ? REQUEST_FIELDS : RESPONSE_FIELDS) {
-    const needle = `\n${name}:`;
-    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + needle.length)) {
-      let nl = text.indexOf('\n', at + needle.length);
-      if (nl < 0) nl = text.length;
-      const value = stripCr(text.slice(at + needle.length, nl)).trim();
-      if (CONTROL.test(value)) return undefined;
-      if (!keep(head.headers, name, value, seenLengths)) return undefined;
-      if (name !== 'content-length') break; // first occurrence wins; only Content-Length is checked for conflicts
+  const wanted = head.kind === 'request' ? REQUEST_BY_CHAR : RESPONSE_BY_CHAR;
+  const lengths: LengthSeen = { first: undefined, conflict: false };
+  let lines = 0;
+  for (let at = firstNl; at >= 0 && at < text.length - 1;) {
+    if (++lines > MAX_HEADER_FIELDS) return undefined;
+    const start = at + 1;
+    const next = text.indexOf('\n', start);
+    const end = next < 0 ? text.length : next;
+    const c = text.charCodeAt(start);
+    if (c !== 0x20 && c !== 0x09) {
+      const colon = text.indexOf(':', start);
+      if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0 || colon > end) return undefined;
+      const candidates = wanted.get(lower.charCodeAt(start));
+      if (candidates) {
+        for (const { name, prefix } of candidates) {
+          if (colon - start !== name.length || !lower.startsWith(prefix, start)) continue;
+          const value = stripCr(text.slice(colon + 1, end)).trim();
+          if (CONTROL.test(value) || !keep(head.headers, name, value, lengths)) return undefined;
+        }
+      }
     }
+    at = next;
   }
-  if (seenLengths.size > 1) return undefined; // conflicting Content-Length: a smuggling attempt or garbage
+  if (lengths.conflict) return undefined; // conflicting Content-Length: a smuggling attempt or garbage
   return head;
+}
+
+interface LengthSeen {
+  first: number | undefined;
+  conflict: boolean;
 }
 
 function stripCr(line: string): string {
@@ -137,26 +148,29 @@ function parseStartLine(line: string): HttpHead | undefined {
   return { kind: 'request', version: version.slice(5), method, target, headers: {} };
 }
 
-function keep(h: KeptHeaders, name: string, value: string, seenLengths: Set<number>): boolean {
+/** Record a kept field (the first occurrence wins; every Content-Length must agree). False when invalid. */
+function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen): boolean {
   const kept = value.length > MAX_KEPT_VALUE ? value.slice(0, MAX_KEPT_VALUE) : value;
   switch (name) {
-    case 'host': h.host = kept; break;
-    case 'user-agent': h.userAgent = kept; break;
-    case 'traceparent': h.traceparent = kept; break;
-    case 'tracestate': h.tracestate = kept; break;
-    case 'upgrade': h.upgrade = kept.toLowerCase(); break;
-    case 'expect': h.expectContinue = value.toLowerCase() === '100-continue'; break;
+    case 'host': h.host ??= kept; break;
+    case 'user-agent': h.userAgent ??= kept; break;
+    case 'traceparent': h.traceparent ??= kept; break;
+    case 'tracestate': h.tracestate ??= kept; break;
+    case 'upgrade': h.upgrade ??= kept.toLowerCase(); break;
+    case 'expect': h.expectContinue ??= value.toLowerCase() === '100-continue'; break;
     case 'content-length': {
       for (const part of value.split(',')) {
         const v = part.trim();
         if (!/^\d{1,15}$/.test(v)) return false;
-        seenLengths.add(Number(v));
+        const n = Number(v);
+        if (lengths.first === undefined) lengths.first = n;
+        else if (lengths.first !== n) lengths.conflict = true;
       }
-      h.contentLength = [...seenLengths][0];
+      h.contentLength = lengths.first;
       break;
     }
     case 'transfer-encoding': {
-      const codings = value.toLowerCase().split(',').map((s) => s.trim());
+      const codings = value.toLowerCase().split(',').map((x) => x.trim());
       h.chunked = codings.at(-1) === 'chunked';
       break;
     }

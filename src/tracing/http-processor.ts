@@ -4,7 +4,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Resource } from '../model/attributes.js';
 import type { Span } from '../model/span.js';
-import { HttpConnection, type ConnectionDropReason, type ConnectionInfo, type HttpExchange } from './http-connection.js';
+import { HttpConnection, type ConnectionDropReason, type ConnectionInfo, type HttpExchange, type PeerSlot } from './http-connection.js';
 import { Direction, HttpEventType, Role, type HttpEvent } from './http-event.js';
 import { RouteMatcher } from './route.js';
 import { buildSpan, type BuiltSpan } from './span-builder.js';
@@ -36,10 +36,9 @@ export class HttpProcessor {
   /** By conn_id (unique per connection instance: the kernel's accept/connect timestamp). */
   private readonly conns = new Map<bigint, HttpConnection<TraceCtx>>();
   /** What each thread is serving now: client calls it makes become children. */
-  private readonly serving = new Map<string, TraceCtx>();
-  /** Both ends on this host: requests seen on one side, waiting for the other, by server→client 4-tuple. */
-  private readonly clientsByPair = new Map<string, TraceCtx[]>();
-  private readonly serversByPair = new Map<string, TraceCtx[]>();
+  private readonly serving = new Map<number, TraceCtx>();
+  /** Both ends on this host: one slot per server→client 4-tuple, shared by the two connections. */
+  private readonly peerSlots = new Map<string, PeerSlot>();
   private routes: RouteMatcher;
   private readonly resources = new Map<number, { r: Resource; at: number }>();
   readonly stats = { events: 0, spans: 0, server: 0, client: 0, connectionsOpened: 0 };
@@ -69,14 +68,14 @@ export class HttpProcessor {
     if (ev.type === HttpEventType.CLOSE) {
       if (conn) {
         this.conns.delete(key);
-        conn.close();
+        this.closeConnection(conn);
       }
       return;
     }
     if (ev.type !== HttpEventType.DATA) return;
     if (!conn) {
       // The kernel may reuse (pid, fd) for a new connection before we saw the old one's close.
-      conn = new HttpConnection<TraceCtx>(infoOf(ev), this.hooks);
+      conn = new HttpConnection<TraceCtx>(this.attachPeer(infoOf(ev)), this.hooks);
       this.stats.connectionsOpened++;
       this.insert(key, conn);
     }
@@ -92,7 +91,7 @@ export class HttpProcessor {
       const idle = nowMs - conn.lastActivityMs;
       if (idle > IDLE_CONNECTION_MS) {
         this.conns.delete(key);
-        conn.close();
+        this.closeConnection(conn);
       } else if (idle > INFERRED_FLUSH_MS) {
         conn.flushInferred();
       }
@@ -102,11 +101,10 @@ export class HttpProcessor {
 
   /** Everything in flight ends (stop): inferred responses are emitted, the rest abandoned. */
   closeAll(): void {
-    for (const conn of this.conns.values()) conn.close();
+    for (const conn of this.conns.values()) this.closeConnection(conn);
     this.conns.clear();
     this.serving.clear();
-    this.clientsByPair.clear();
-    this.serversByPair.clear();
+    this.peerSlots.clear();
   }
 
   /** Discovery learned something new about a process: its next span picks up the new resource. */
@@ -119,12 +117,33 @@ export class HttpProcessor {
       // Full (rare: the kernel map has the same bound): evict the least recently active tenth in one pass.
       const byAge = [...this.conns.entries()].sort((a, b) => a[1].lastActivityMs - b[1].lastActivityMs);
       for (const [k, c] of byAge.slice(0, Math.max(1, Math.floor(byAge.length / 10)))) {
-        c.close();
+        this.closeConnection(c);
         this.conns.delete(k);
         this.opts.onDrop('connection_evicted');
       }
     }
     this.conns.set(key, conn);
+  }
+
+  private closeConnection(conn: HttpConnection<TraceCtx>): void {
+    conn.close();
+    const slot = conn.info.peer;
+    if (slot && --slot.refs <= 0) this.peerSlots.delete(pairKey(conn.info));
+  }
+
+  /** Local peers share a slot (one map lookup per connection, none per request). */
+  private attachPeer(info: ConnectionInfo): ConnectionInfo {
+    if (!info.peerMayBeLocal) return info;
+    const key = pairKey(info);
+    let slot = this.peerSlots.get(key);
+    if (!slot) {
+      if (this.peerSlots.size >= MAX_PEER_KEYS) return info;
+      slot = { clients: [], servers: [], refs: 0 };
+      this.peerSlots.set(key, slot);
+    }
+    slot.refs++;
+    info.peer = slot;
+    return info;
   }
 
   private resourceFor(pid: number): Resource {
@@ -153,33 +172,33 @@ export class HttpProcessor {
   private startRequest(conn: ConnectionInfo, request: HttpMessage): TraceCtx {
     const h = request.head.headers;
     const tid = request.first.tid;
-    const pair = pairKey(conn);
+    const slot = conn.peer;
     if (conn.role === 'server') {
       const ctx = rootContext(h.traceparent, h.tracestate);
-      if (!ctx.parentSpanId && conn.peerMayBeLocal) {
-        const client = shift(this.clientsByPair, pair);
+      if (!ctx.parentSpanId && slot) {
+        const client = shift(slot.clients as TraceCtx[]);
         if (client) adopt(ctx, client);
-        else push(this.serversByPair, pair, ctx, MAX_PEER_KEYS);
+        else push(slot.servers as TraceCtx[], ctx);
       }
-      ctx.servingKey = `${conn.pid}:${tid}`;
+      ctx.servingKey = threadKey(conn.pid, tid);
       setBounded(this.serving, ctx.servingKey, ctx, MAX_THREADS);
       return ctx;
     }
     let ctx: TraceCtx;
     if (h.traceparent && (ctx = rootContext(h.traceparent, h.tracestate)).parentSpanId) return ctx;
-    const parent = this.serving.get(`${conn.pid}:${tid}`);
+    const parent = this.serving.get(threadKey(conn.pid, tid));
     ctx = parent ? childOf(parent) : rootContext();
-    if (conn.peerMayBeLocal) {
-      const server = shift(this.serversByPair, pair);
+    if (slot) {
+      const server = shift(slot.servers as TraceCtx[]);
       if (server) adopt(server, ctx);
-      else push(this.clientsByPair, pair, ctx, MAX_PEER_KEYS);
+      else push(slot.clients as TraceCtx[], ctx);
     }
     return ctx;
   }
 
   private release(conn: ConnectionInfo, ctx: TraceCtx): void {
-    if (ctx.queued) remove(conn.role === 'server' ? this.serversByPair : this.clientsByPair, pairKey(conn), ctx);
-    if (ctx.servingKey && this.serving.get(ctx.servingKey) === ctx) this.serving.delete(ctx.servingKey);
+    if (ctx.queued && conn.peer) remove((conn.role === 'server' ? conn.peer.servers : conn.peer.clients) as TraceCtx[], ctx);
+    if (ctx.servingKey !== undefined && this.serving.get(ctx.servingKey) === ctx) this.serving.delete(ctx.servingKey);
   }
 
   private finishExchange(ex: HttpExchange<TraceCtx>): void {
@@ -230,40 +249,31 @@ function pairKey(c: ConnectionInfo): string {
   return pairKeys.get(c)!;
 }
 
-function shift(m: Map<string, TraceCtx[]>, key: string): TraceCtx | undefined {
-  const q = m.get(key);
-  if (!q) return undefined;
+function shift(q: TraceCtx[]): TraceCtx | undefined {
   const v = q.shift();
-  if (q.length === 0) m.delete(key);
   if (v) v.queued = false;
   return v;
 }
 
-function push(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx, maxKeys: number): void {
-  let q = m.get(key);
-  if (!q) {
-    if (m.size >= maxKeys) m.delete(m.keys().next().value as string);
-    q = [];
-    m.set(key, q);
-  }
+function push(q: TraceCtx[], v: TraceCtx): void {
   if (q.length >= 64) q.shift()!.queued = false;
   q.push(v);
   v.queued = true;
 }
 
-function remove(m: Map<string, TraceCtx[]>, key: string, v: TraceCtx): void {
-  const q = m.get(key);
-  if (!q) return;
-  const i = q.indexOf(v);
-  if (i >= 0) q.splice(i, 1);
+function remove(q: TraceCtx[], v: TraceCtx): void {
+  const i = q[0] === v ? 0 : q.indexOf(v);
+  if (i === 0) q.shift();
+  else if (i > 0) q.splice(i, 1);
   v.queued = false;
-  if (q.length === 0) m.delete(key);
 }
 
-function setBounded<V>(m: Map<string, V>, key: string, v: V, max: number): void {
-  m.delete(key);
-  if (m.size >= max) m.delete(m.keys().next().value as string);
+function setBounded<V>(m: Map<number, V>, key: number, v: V, max: number): void {
+  if (m.size >= max && !m.has(key)) m.delete(m.keys().next().value as number);
   m.set(key, v);
 }
+
+/** pid and tid in one number (pid_max ≤ 2^22, so it stays below 2^53). */
+const threadKey = (pid: number, tid: number): number => pid * 4194304 + (tid % 4194304);
 
 export type { Span };

@@ -59,22 +59,18 @@ export type ParserDropReason =
 
 export const MAX_HEAD_BYTES = 16384;
 const EMPTY = Buffer.alloc(0);
+const MAX_CHUNK_LINE = 256;
+const MAX_TRAILER_BYTES = 8192;
 
 /** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n"), searching from `from`; -1 if none. */
 function headEnd(buf: Buffer, from: number): number {
-  const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
-  const lf = buf.indexOf('\n\n', from, 'latin1');
-  if (crlf >= 0 && (lf < 0 || crlf + 2 <= lf)) return crlf + 4;
-  if (lf >= 0) {
-    const mixed = buf.indexOf('\n\r\n', from, 'latin1');
-    if (mixed >= 0 && mixed < lf) return mixed + 3;
-    return lf + 2;
+  for (let nl = buf.indexOf(0x0a, from); nl >= 0; nl = buf.indexOf(0x0a, nl + 1)) {
+    const c = buf[nl + 1];
+    if (c === 0x0a) return nl + 2;
+    if (c === 0x0d && buf[nl + 2] === 0x0a) return nl + 3;
   }
-  const mixed = buf.indexOf('\n\r\n', from, 'latin1');
-  return mixed >= 0 ? mixed + 3 : -1;
+  return -1;
 }
-const MAX_CHUNK_LINE = 256;
-const MAX_TRAILER_BYTES = 8192;
 
 const enum State { Idle, Head, BodyLength, ChunkSize, ChunkData, ChunkDataEnd, Trailer, BodyClose, Desync, Stopped }
 

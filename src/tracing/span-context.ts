@@ -11,7 +11,7 @@ export interface TraceCtx {
   parent?: TraceCtx;
   traceState?: string;
   /** pid:tid of the thread serving this (server) request, while it does. */
-  servingKey?: string;
+  servingKey?: number;
   /** Waiting in a peer table for the other end of a local call. */
   queued?: boolean;
 }

@@ -38,7 +38,9 @@ function randomBytes(n: number): Uint8Array {
   out.set(pool.subarray(poolOffset, poolOffset + n));
   poolOffset += n;
   // An all-zero id is invalid in OTLP; the odds are negligible but the fix is free.
-  if (out.every((b) => b === 0)) out[n - 1] = 1;
+  let any = 0;
+  for (let i = 0; i < n; i++) any |= out[i]!;
+  if (any === 0) out[n - 1] = 1;
   return out;
 }
 

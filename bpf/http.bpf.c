@@ -83,9 +83,13 @@ struct {
 	__type(value, struct http_conn);
 } http_conns SEC(".maps");
 
-/* Syscall arguments between enter and exit, by thread. */
+/*
+ * Syscall arguments between enter and exit, by thread. LRU so an entry whose exit never came (a thread killed
+ * mid-syscall) ages out; per-CPU LRU lists (no common list lock) since this is on the hot path.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct http_args);

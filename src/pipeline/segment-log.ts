@@ -4,7 +4,12 @@
 // bad magic, length past the end, CRC mismatch) is truncated and counted — never a crash loop.
 // Writes are plain write(2) calls (no fsync per batch): a killed process loses nothing already appended; a
 // power loss may lose the last moments.
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+// The ack cursor is one fixed-size line rewritten in place with pwrite(2) (one syscall per acknowledged batch,
+// not open+write+close+rename), carrying its own CRC: a torn or unreadable cursor means "nothing acknowledged",
+// i.e. duplicates after a restart, never a cursor pointing into the middle of a record.
+// Batches appended by this process also stay in memory (up to `retainBytes`) until acknowledged, so sending
+// them does not read them back from disk.
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { BatchStore, DiskBudget, StoredBatch } from './store.js';
@@ -13,7 +18,7 @@ const MAGIC = 0x31514754; // "TGQ1" little-endian
 const HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
 const MAX_RECORD = 256 * 1024 * 1024;
 
-interface Entry extends StoredBatch { seg: number; offset: number; len: number }
+interface Entry extends StoredBatch { seg: number; offset: number; len: number; payload?: Buffer }
 
 export interface RecoveryStats { records: number; items: number; truncatedBytes: number; corruptRecords: number }
 
@@ -26,9 +31,12 @@ export class SegmentLog implements BatchStore {
   private activeFd: number | null = null;
   private nextId = 1;
   private items = 0;
+  private retained = 0; // bytes of payloads kept in memory
+  private cursorFd: number | null = null;
   readonly recovery: RecoveryStats = { records: 0, items: 0, truncatedBytes: 0, corruptRecords: 0 };
 
-  constructor(private readonly dir: string, private readonly budget: DiskBudget, private readonly segmentSize = 4 * 1024 * 1024) {
+  constructor(private readonly dir: string, private readonly budget: DiskBudget, private readonly segmentSize = 4 * 1024 * 1024,
+    private readonly retainBytes = 16 * 1024 * 1024) {
     mkdirSync(dir, { recursive: true });
     this.recover();
   }
@@ -46,10 +54,11 @@ export class SegmentLog implements BatchStore {
       header.writeUInt32LE(points, 12);
       header.writeUInt32LE(crc32(payload, crc32(header.subarray(8, 16))), 16);
       const offset = this.segBytes.get(this.activeSeg) ?? 0;
-      writeAll(this.activeFd!, header, offset);
-      writeAll(this.activeFd!, payload, offset + HEADER);
+      writeAll(this.activeFd!, header, payload, offset);
       this.segBytes.set(this.activeSeg, offset + size);
-      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size });
+      const keep = this.retained + payload.length <= this.retainBytes;
+      if (keep) this.retained += payload.length;
+      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, ...(keep ? { payload } : {}) });
       this.items += count;
       return true;
     } catch {
@@ -67,6 +76,7 @@ export class SegmentLog implements BatchStore {
 
   read(b: StoredBatch): Buffer {
     const e = b as Entry;
+    if (e.payload) return e.payload;
     let fd = this.readFds.get(e.seg);
     if (fd === undefined) {
       fd = openSync(this.segPath(e.seg), 'r');
@@ -83,6 +93,10 @@ export class SegmentLog implements BatchStore {
     if (!e || e.id !== b.id) return;
     this.head++;
     this.items -= e.count;
+    if (e.payload) {
+      this.retained -= e.payload.length;
+      e.payload = undefined;
+    }
     const next = this.entries[this.head];
     if (!next || next.seg !== e.seg) this.deleteSegment(e.seg);
     // Compact the index now and then so it does not grow with everything ever sent.
@@ -103,6 +117,8 @@ export class SegmentLog implements BatchStore {
 
   close(): void {
     this.closeActive();
+    if (this.cursorFd !== null) closeSync(this.cursorFd);
+    this.cursorFd = null;
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
   }
@@ -140,9 +156,9 @@ export class SegmentLog implements BatchStore {
   private writeCursor(c: { seg: number; offset: number }): void {
     // Best effort: if it fails (disk full) the batches are sent again after a restart — duplicates, not loss.
     try {
-      const tmp = join(this.dir, 'ack.tmp');
-      writeFileSync(tmp, `${c.seg} ${c.offset}\n`);
-      renameSync(tmp, join(this.dir, 'ack'));
+      this.cursorFd ??= openSync(join(this.dir, 'ack'), 'w');
+      const line = Buffer.from(cursorLine(c.seg, c.offset), 'latin1');
+      writeAll(this.cursorFd, line, null, 0);
     } catch {
       // Counted nowhere on purpose: the only effect is a possible duplicate delivery after restart.
     }
@@ -150,11 +166,16 @@ export class SegmentLog implements BatchStore {
 
   private readCursor(): { seg: number; offset: number } {
     try {
-      const [seg, offset] = readFileSync(join(this.dir, 'ack'), 'utf8').trim().split(/\s+/).map(Number);
-      if (Number.isSafeInteger(seg) && Number.isSafeInteger(offset)) return { seg: seg!, offset: offset! };
+      const m = /^(\d+) (\d+) ([0-9a-f]{8})\n/.exec(readFileSync(join(this.dir, 'ack'), 'latin1'));
+      if (m) {
+        const seg = Number(m[1]);
+        const offset = Number(m[2]);
+        if (Number.isSafeInteger(seg) && Number.isSafeInteger(offset) && cursorLine(seg, offset) === m[0]) return { seg, offset };
+      }
     } catch {
       // No cursor yet: everything on disk is unacknowledged.
     }
+    // Missing, torn or foreign: start from the oldest segment on disk (duplicates, never a skipped record).
     return { seg: 0, offset: 0 };
   }
 
@@ -216,7 +237,18 @@ export class SegmentLog implements BatchStore {
   }
 }
 
-function writeAll(fd: number, b: Buffer, position: number): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off, position + off);
+/** Fixed width (42 bytes), so rewriting it in place never leaves a longer old line's tail behind. */
+function cursorLine(seg: number, offset: number): string {
+  const body = `${String(seg).padStart(16, '0')} ${String(offset).padStart(16, '0')}`;
+  return `${body} ${crc32(body).toString(16).padStart(8, '0')}\n`;
+}
+
+/** header ‖ payload at `position` in one writev(2) (the rest by write(2) in the rare short-write case). */
+function writeAll(fd: number, header: Buffer, payload: Buffer | null, position: number): void {
+  const total = header.length + (payload?.length ?? 0);
+  let done = payload ? writevSync(fd, [header, payload], position) : writeSync(fd, header, 0, header.length, position);
+  while (done < total) {
+    const [b, off] = done < header.length ? [header, done] : [payload!, done - header.length];
+    done += writeSync(fd, b, off, b.length - off, position + done);
+  }
 }

@@ -196,4 +196,30 @@ describe('OTLP protobuf encoder round trip (OpenTelemetry generated decoder)', (
     assert.equal(decoded.resourceSpans.length, 1);
     assert.equal(decoded.resourceSpans[0].scopeSpans[0].spans.length, 3);
   });
+  it('repeated attribute pairs (copied from the KeyValue cache), tiny and >16 KiB spans, across requests', () => {
+    const r = rng(7);
+    const res: Resource = { attributes: { 'service.name': 'cached' } };
+    const keys = ['http.request.method', 'server.port', 'flag', 'ratio', 'é.key', 'url.path'];
+    const pick = <T>(xs: readonly T[]) => xs[r.int(xs.length)]!;
+    const values: AttributeValue[] = ['GET', 'POST', 'é€𝄞', '', 8080, 443, -7, true, false, 0.5, 2 ** 40];
+    const mk = (i: number): Span => ({
+      traceId: r.bytes(16), spanId: Uint8Array.from([0, 0, 0, 0, i >> 24, i >> 16, i >> 8, i]), name: i % 50 === 0 ? 'x'.repeat(17_000) : i % 7 === 0 ? '' : `op ${i % 3}`,
+      kind: 1, startTimeUnixNano: r.big(), endTimeUnixNano: r.big(),
+      // Low-cardinality keys and values (cache hits), url.path high-cardinality (past the per-key bound).
+      attributes: i % 7 === 0 ? {} : Object.fromEntries(keys.map((k) => [k, k === 'url.path' ? `/items/${i}` : pick(values)])),
+      status: { code: 0 }, resource: res, scope: { name: 'sc' },
+    });
+    for (const round of [0, 1]) {
+      const spans = Array.from({ length: 300 }, (_, i) => mk(i + round * 300));
+      const decoded = decodeRequest('traces', encodeTraces(spans));
+      const got = decoded.resourceSpans[0].scopeSpans[0].spans as Array<Record<string, unknown>>;
+      assert.equal(got.length, spans.length);
+      spans.forEach((s, i) => {
+        assert.equal(got[i]!.name, s.name);
+        assert.equal(hex(got[i]!.spanId as Buffer), hex(s.spanId));
+        assert.equal(got[i]!.startTimeUnixNano, String(s.startTimeUnixNano));
+        assert.deepEqual(got[i]!.attributes, kvs(s.attributes));
+      });
+    }
+  });
 });

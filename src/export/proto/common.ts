@@ -26,16 +26,52 @@ function writeAnyValueFields(w: ProtoWriter, v: AttributeValue): void {
   }
 }
 
+// Telemetry attributes repeat a lot (http.request.method=GET, server.port=8080, host.name=…): the encoded
+// KeyValue of a (key, scalar value) pair is kept and copied on the next occurrence instead of being encoded
+// again. Bounded: at most MAX_KEYS keys, MAX_VALUES values per key (a high-cardinality key such as url.path
+// simply stops adding), short strings only. A miss costs one Map lookup.
+const MAX_KEYS = 512;
+const MAX_VALUES = 64;
+const MAX_CACHED_CHARS = 64;
+type Scalar = string | number | boolean;
+const kvCache = new Map<string, Map<Scalar, Uint8Array>>();
+
 /** repeated KeyValue at `field` (key 1, value 2). */
 export function writeAttributes(w: ProtoWriter, field: number, attrs: Attributes): void {
   for (const key in attrs) {
     const v = attrs[key];
     if (v === undefined) continue;
-    const at = w.begin(field);
-    w.string(1, key);
-    writeAnyValue(w, 2, v);
-    w.end(at);
+    const t = typeof v;
+    if ((t === 'string' ? (v as string).length <= MAX_CACHED_CHARS : t === 'number' || t === 'boolean') && key.length <= MAX_CACHED_CHARS) {
+      let values = kvCache.get(key);
+      if (values === undefined && kvCache.size < MAX_KEYS) {
+        values = new Map();
+        kvCache.set(key, values);
+      }
+      if (values !== undefined) {
+        const hit = values.get(v as Scalar);
+        if (hit !== undefined) {
+          w.tag(field, 2);
+          w.raw(hit);
+          continue;
+        }
+        const at = writeKeyValue(w, field, key, v);
+        // A copy of the length-prefixed message (without its tag, so any field number can reuse it).
+        if (values.size < MAX_VALUES) values.set(v as Scalar, new Uint8Array(w.buf.subarray(at, w.pos)));
+        continue;
+      }
+    }
+    writeKeyValue(w, field, key, v);
   }
+}
+
+/** One KeyValue; returns where its length prefix starts. */
+function writeKeyValue(w: ProtoWriter, field: number, key: string, v: AttributeValue): number {
+  const at = w.begin(field);
+  w.string(1, key);
+  writeAnyValue(w, 2, v);
+  w.end(at);
+  return at;
 }
 
 export function writeResource(w: ProtoWriter, field: number, r: Resource): void {
@@ -72,6 +108,9 @@ export function groupByResource<T extends { resource: Resource; scope?: Scope }>
   const groups = new Map<string, ResourceGroup<T>>();
   let lastRes: Resource | undefined;
   let lastGroup: ResourceGroup<T> | undefined;
+  // Consecutive items of one source share their scope: skip the key and lookup while it repeats.
+  let lastScope: Scope | undefined;
+  let lastScopeGroup: ScopeGroup<T> | undefined;
   for (const item of items) {
     let g: ResourceGroup<T> | undefined;
     if (item.resource === lastRes) g = lastGroup;
@@ -84,14 +123,22 @@ export function groupByResource<T extends { resource: Resource; scope?: Scope }>
       }
       lastRes = item.resource;
       lastGroup = g;
+      lastScope = undefined;
     }
     const scope = item.scope ?? defaultScope;
+    // Same object, or the same name and version (sources may build the scope per item).
+    if (scope === lastScope || (lastScope !== undefined && scope.name === lastScope.name && scope.version === lastScope.version)) {
+      lastScopeGroup!.items.push(item);
+      continue;
+    }
     const sk = scope.version ? `${scope.name}\u0000${scope.version}` : scope.name;
     let sg = g!.scopes.get(sk);
     if (!sg) {
       sg = { scope, items: [] };
       g!.scopes.set(sk, sg);
     }
+    lastScope = scope;
+    lastScopeGroup = sg;
     sg.items.push(item);
   }
   return [...groups.values()];

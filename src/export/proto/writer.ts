@@ -10,9 +10,12 @@ const WIRE_I32 = 5;
 export class ProtoWriter {
   buf: Buffer;
   pos = 0;
+  /** Over `buf`: setBigUint64 is inlined by V8 (far cheaper than Buffer#writeBigUInt64LE). */
+  private view: DataView;
 
   constructor(initial = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** Start a fresh message (the buffer is kept). */
@@ -23,7 +26,10 @@ export class ProtoWriter {
 
   /** A copy of what was written: the buffer itself is reused by the next message. */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    // allocUnsafeSlow + copy is a memcpy; Buffer.from(subarray) copies byte by byte in Node 20.
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 
   ensure(n: number): void {
@@ -33,6 +39,7 @@ export class ProtoWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   private rawVarint32(v: number): void {
@@ -47,7 +54,8 @@ export class ProtoWriter {
 
   tag(field: number, wire: number): void {
     this.ensure(5);
-    this.rawVarint32(((field << 3) | wire) >>> 0);
+    if (field < 16) this.buf[this.pos++] = (field << 3) | wire; // every OTLP field number: one byte
+    else this.rawVarint32(((field << 3) | wire) >>> 0);
   }
 
   /** uint32 / enum / bool (non-negative values below 2^32). */
@@ -81,7 +89,7 @@ export class ProtoWriter {
   fixed64(field: number, v: bigint): void {
     this.tag(field, WIRE_I64);
     this.ensure(8);
-    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    this.view.setBigUint64(this.pos, v, true); // wraps modulo 2^64 like asUintN
     this.pos += 8;
   }
 
@@ -97,7 +105,7 @@ export class ProtoWriter {
   sfixed64(field: number, v: number | bigint): void {
     this.tag(field, WIRE_I64);
     this.ensure(8);
-    this.buf.writeBigInt64LE(BigInt.asIntN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v))), this.pos);
+    this.view.setBigInt64(this.pos, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)), true);
     this.pos += 8;
   }
 
@@ -142,10 +150,11 @@ export class ProtoWriter {
 
   bytes(field: number, v: Uint8Array): void {
     this.tag(field, WIRE_LEN);
-    this.ensure(5 + v.length);
-    this.rawVarint32(v.length);
+    const n = v.length;
+    this.ensure(5 + n);
+    this.rawVarint32(n);
     this.buf.set(v, this.pos);
-    this.pos += v.length;
+    this.pos += n;
   }
 
   string(field: number, s: string): void {
@@ -153,10 +162,19 @@ export class ProtoWriter {
     const max = s.length * 3;
     this.ensure(5 + max);
     if (max < 128) {
-      // Short string: one length byte is enough whatever the UTF-8 length.
+      // Short string: one length byte is enough whatever the UTF-8 length. ASCII is copied in JS (cheaper
+      // than the native call for short strings); the first non-ASCII character hands over to utf8Write.
+      const b = this.buf;
       const at = this.pos++;
-      const n = this.buf.utf8Write(s, this.pos);
-      this.buf[at] = n;
+      const len = s.length;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[this.pos + i] = c;
+      }
+      const n = i === len ? len : b.utf8Write(s, this.pos);
+      b[at] = n;
       this.pos += n;
       return;
     }
@@ -178,10 +196,37 @@ export class ProtoWriter {
       this.buf[at] = len;
       return;
     }
-    const extra = varintSize(len) - 1;
-    this.ensure(extra);
-    this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
-    const save = this.pos + extra;
+    this.moveBody(at, 1, len);
+  }
+
+  /**
+   * Begin a message that is usually 128 B – 16 KiB long (a span, a data point with many attributes): 2 length
+   * bytes are reserved so `end2` rarely has to move the body. Pass the result to `end2`.
+   */
+  begin2(field: number): number {
+    this.tag(field, WIRE_LEN);
+    this.ensure(2);
+    const at = this.pos;
+    this.pos += 2;
+    return at;
+  }
+
+  end2(at: number): void {
+    const len = this.pos - at - 2;
+    if (len >= 128 && len < 0x4000) {
+      this.buf[at] = (len & 0x7f) | 0x80;
+      this.buf[at + 1] = len >>> 7;
+      return;
+    }
+    this.moveBody(at, 2, len);
+  }
+
+  /** Write `len` as the varint at `at`, moving the body when its size differs from the `reserved` bytes. */
+  private moveBody(at: number, reserved: number, len: number): void {
+    const need = varintSize(len);
+    if (need > reserved) this.ensure(need - reserved);
+    this.buf.copyWithin(at + need, at + reserved, this.pos);
+    const save = this.pos + need - reserved;
     this.pos = at;
     this.rawVarint32(len);
     this.pos = save;

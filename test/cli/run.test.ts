@@ -6,7 +6,8 @@ import { spawnAgent, tempConfig, msg, QUIET_CONFIG } from '../helpers/spawn-agen
 const cleanEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME });
 
 test('run: SIGUSR1 dumps status; SIGHUP with a broken file keeps the old config; SIGHUP with a good one applies; SIGTERM exits 0', async (t) => {
-  const { file } = tempConfig(QUIET_CONFIG);
+  const { dir, file } = tempConfig(QUIET_CONFIG);
+  const good = QUIET_CONFIG.replaceAll('$DIR', dir);
   const agent = spawnAgent(['run', '-c', file], { env: cleanEnv() });
   t.after(() => agent.kill('SIGKILL'));
   await agent.waitFor(msg('telegen started'));
@@ -16,7 +17,7 @@ test('run: SIGUSR1 dumps status; SIGHUP with a broken file keeps the old config;
   assert.ok(typeof dump.status === 'object' && dump.status !== null && 'export' in dump.status);
   assert.ok(typeof dump.readiness === 'object');
 
-  writeFileSync(file, QUIET_CONFIG.replace('$DIR', '/tmp') + 'log_level: loud\n');
+  writeFileSync(file, good + 'log_level: loud\n');
   agent.kill('SIGHUP');
   const refused = await agent.waitFor(msg('reload refused'));
   assert.match(JSON.stringify(refused.errors), /log_level/);
@@ -24,7 +25,7 @@ test('run: SIGUSR1 dumps status; SIGHUP with a broken file keeps the old config;
   await agent.waitFor(msg('SIGHUP reload failed'));
   assert.equal(agent.proc.exitCode, null, 'still running');
 
-  writeFileSync(file, QUIET_CONFIG.replaceAll('$DIR', '/tmp/telegen-run-test') + 'log_level: debug\n');
+  writeFileSync(file, good + 'log_level: debug\n');
   agent.kill('SIGHUP');
   await agent.waitFor(msg('configuration reloaded'));
 

@@ -17,6 +17,7 @@ import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } f
 import { SIGNAL_TYPES, type SignalItem, type SignalType } from '../model/signals.js';
 import { itemBytes } from './item-size.js';
 import { OtlpLane } from './otlp-lane.js';
+import { probeEndpoint } from './probe.js';
 import { RemoteWriteLane } from './remote-write-lane.js';
 import type { RetryPolicy } from './retry.js';
 import { SegmentLog } from './segment-log.js';
@@ -53,6 +54,11 @@ export class TelegenPipeline implements ExportPipeline {
   private lastError: string | null = null;
   private lastFailure: string | null = null;
   private startError: Error | null = null;
+  /** Export attempts so far: a probe's answer counts only if no attempt came in meanwhile. */
+  private attempts = 0;
+  private probing = false;
+  /** What the current destinations were built from: a reload that changes none of it keeps them (and their connections). */
+  private destinationsKey = '';
 
   constructor(private readonly ctx: Ctx) {
     this.config = ctx.config;
@@ -83,8 +89,9 @@ export class TelegenPipeline implements ExportPipeline {
     this.started = true;
     this.applyDestinations(this.config, this.settings);
     this.openLanes();
-    this.timer = setInterval(() => this.cutAll(true), parseDuration(this.config.otlp.flush_interval)).unref();
+    this.startTimer();
     for (const lane of this.lanes.values()) lane.kick();
+    this.probe();
     this.ctx.logger.info({
       endpoint: this.settings?.endpoint ?? null, protocol: this.settings?.protocol ?? null,
       file_exporter: this.file?.settings.directory ?? null, remote_write: this.config.remote_write.enabled ? this.config.remote_write.endpoint : null,
@@ -141,7 +148,8 @@ export class TelegenPipeline implements ExportPipeline {
     if (next.queue.directory !== this.config.queue.directory || next.queue.persistent !== this.config.queue.persistent) {
       throw new ExportConfigError('queue.directory and queue.persistent cannot change at runtime (restart the agent)');
     }
-    this.applyDestinations(next, settings);
+    const changed = destinationsKey(next, settings) !== this.destinationsKey;
+    if (changed) this.applyDestinations(next, settings);
     this.config = next;
     this.settings = settings;
     this.budget.max = next.queue.max_bytes;
@@ -151,9 +159,10 @@ export class TelegenPipeline implements ExportPipeline {
     }
     clearInterval(this.timer);
     if (this.started && !this.stopped) {
-      this.timer = setInterval(() => this.cutAll(true), parseDuration(next.otlp.flush_interval)).unref();
+      this.startTimer();
       this.openLanes();
       for (const lane of this.lanes.values()) lane.kick();
+      if (changed) this.probe();
     }
   }
 
@@ -226,11 +235,16 @@ export class TelegenPipeline implements ExportPipeline {
       throw new ExportConfigError(`remote_write.endpoint "${rw.endpoint}" must be an http(s) URL`);
     }
     const old = { transport: this.transport, remoteWrite: this.remoteWrite };
+    this.destinationsKey = destinationsKey(cfg, settings);
     this.transport = transport;
     this.file = file;
     this.remoteWrite = rw.enabled ? new RemoteWriteLane({ endpoint: rw.endpoint, headers: { ...rw.headers }, timeoutMs: parseDuration(cfg.otlp.timeout) },
       this.ctx.metrics, () => this.policy(), () => this.abort.signal, (n, reason) => this.remoteWriteResult(n, reason)) : null;
-    if (old.transport !== transport) this.connected = false;
+    if (old.transport !== transport) {
+      // A new endpoint: what was known of the old one does not apply (the probe and the next export tell).
+      this.connected = false;
+      this.lastFailure = null;
+    }
     // In-flight requests may still hold the old instances: close them once those are surely done.
     if (old.transport || old.remoteWrite) {
       setTimeout(() => {
@@ -263,6 +277,29 @@ export class TelegenPipeline implements ExportPipeline {
         abort: () => this.abort.signal,
       }, { attempted: (sig, o, sec, b) => this.attempted(sig, o, sec, b), finished: (sig, b, o) => this.finished(sig, b, o) }));
     }
+  }
+
+  private startTimer(): void {
+    this.timer = setInterval(() => {
+      this.cutAll(true);
+      // Down and nothing to send (so no export attempt will tell): keep probing so readiness recovers.
+      if (!this.connected && [...this.lanes.values()].every((l) => !l.store.peek())) this.probe();
+    }, parseDuration(this.config.otlp.flush_interval)).unref();
+  }
+
+  /** A TCP connect to the endpoint (./probe.ts) sets readiness unless an export attempt answers first. */
+  private probe(): void {
+    const s = this.settings;
+    if (!s || this.probing || this.stopped || !this.started) return;
+    this.probing = true;
+    const seen = this.attempts;
+    const transport = this.transport;
+    void probeEndpoint(s, Math.min(s.timeoutMs, 5000)).then((reason) => {
+      this.probing = false;
+      if (this.attempts !== seen || this.transport !== transport || this.stopped) return;
+      this.connected = reason === null;
+      this.lastFailure = reason;
+    });
   }
 
   private policy(): RetryPolicy {
@@ -350,6 +387,7 @@ export class TelegenPipeline implements ExportPipeline {
   private attempted(signal: OtlpSignal, o: ExportOutcome, seconds: number, batch: StoredBatch): void {
     const endpoint = this.settings?.endpoint ?? '';
     const m = this.ctx.metrics;
+    this.attempts++;
     m.exportRequests.inc({ endpoint, status: o.status });
     m.exportLatency.observe({ endpoint }, seconds);
     m.exportBatchSize.observe({ signal_type: signal }, batch.count);
@@ -396,4 +434,9 @@ function segmentLogHasData(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Everything the destinations are built from (TLS files by content, so a reload picks up rotated certificates). */
+function destinationsKey(cfg: TelegenConfig, settings: OtlpSettings | null): string {
+  return JSON.stringify([settings, cfg.otlp.timeout, cfg.file_exporter, cfg.remote_write]);
 }

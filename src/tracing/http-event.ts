@@ -1,5 +1,5 @@
 // The TypeScript mirror of bpf/http.h `struct http_event` (offsets checked against the object's BTF in
-// test/tracing/http-event.test.ts). One decoder, no copies: `data` is a view into the batch buffer.
+// test/tracing/http-event.test.ts). One decoder, no copies: the captured bytes are read in place in the batch buffer.
 
 export const HTTP_EVENT_SIZE = 104;
 export const HTTP_MAX_CAPTURE = 8192;
@@ -22,16 +22,23 @@ export interface HttpEvent {
   direction: number;
   role: number;
   family: number;
-  connId: bigint;
-  /** Syscall exit (the header's timestamp) and enter, CLOCK_MONOTONIC ns. */
-  tsExit: bigint;
-  tsEnter: bigint;
+  /** The kernel's ktime at accept/connect: unique per connection instance. */
+  connId: number;
+  /**
+   * Syscall exit (the header's timestamp) and enter, CLOCK_MONOTONIC ns, as numbers: exact below 2^53 ns
+   * (104 days of uptime), a few ns of rounding after that — no BigInt allocations per event.
+   */
+  tsExit: number;
+  tsEnter: number;
   position: number;
   pid: number;
   tid: number;
   fd: number;
   length: number;
-  data: Uint8Array;
+  /** The captured bytes are buf[dataOffset, dataOffset + captured): no view is made per event. */
+  buf: Uint8Array;
+  dataOffset: number;
+  captured: number;
   lport: number;
   rport: number;
   /** Formatted only when read (a new connection), not for every event. */
@@ -41,49 +48,70 @@ export interface HttpEvent {
 
 const O = HttpEventOffsets;
 
-/** Decode one event at `offset`; undefined when the record is too short for what it claims. */
-export function decodeHttpEvent(buf: Buffer, offset: number): HttpEvent | undefined {
-  if (offset + HTTP_EVENT_SIZE > buf.length) return undefined;
+/** Little-endian u64 as a number (see HttpEvent.tsExit for the precision). */
+const u64 = (buf: Buffer, at: number): number => buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 4294967296;
+
+/** Does a record at `offset` hold a whole event (header, and the captured bytes it claims)? */
+function wellFormed(buf: Buffer, offset: number): boolean {
+  if (offset + HTTP_EVENT_SIZE > buf.length) return false;
   const size = buf.readUInt32LE(offset + O.size);
   const captured = buf.readUInt32LE(offset + O.captured);
-  if (size < HTTP_EVENT_SIZE || captured > size - HTTP_EVENT_SIZE || offset + size > buf.length) return undefined;
-  return new DecodedHttpEvent(buf, offset, captured);
+  return size >= HTTP_EVENT_SIZE && captured <= size - HTTP_EVENT_SIZE && offset + size <= buf.length;
 }
 
-class DecodedHttpEvent implements HttpEvent {
-  readonly type: number;
-  readonly direction: number;
-  readonly role: number;
-  readonly family: number;
-  readonly connId: bigint;
-  readonly tsExit: bigint;
-  readonly tsEnter: bigint;
-  readonly position: number;
-  readonly pid: number;
-  readonly tid: number;
-  readonly fd: number;
-  readonly length: number;
-  readonly data: Uint8Array;
-  readonly lport: number;
-  readonly rport: number;
+/** Decode one event at `offset` into a new object; undefined when the record is too short for what it claims. */
+export function decodeHttpEvent(buf: Buffer, offset: number): HttpEvent | undefined {
+  const r = new HttpEventReader();
+  return r.read(buf, offset) ? r : undefined;
+}
 
-  constructor(private readonly buf: Buffer, private readonly offset: number, captured: number) {
+/**
+ * A reusable view of one event (the hot path: one instance re-pointed at every record of a batch, so decoding
+ * allocates nothing). Whoever receives it must copy what it keeps: the next `read` overwrites it.
+ */
+export class HttpEventReader implements HttpEvent {
+  type = 0;
+  direction = 0;
+  role = 0;
+  family = 0;
+  connId = 0;
+  tsExit = 0;
+  tsEnter = 0;
+  position = 0;
+  pid = 0;
+  tid = 0;
+  fd = 0;
+  length = 0;
+  buf: Buffer = Buffer.alloc(0);
+  dataOffset = 0;
+  captured = 0;
+  lport = 0;
+  rport = 0;
+  private offset = 0;
+
+  /** Point at the record at `offset`; false (and unchanged) when it is malformed. */
+  read(buf: Buffer, offset: number): boolean {
+    if (!wellFormed(buf, offset)) return false;
+    this.buf = buf;
+    this.offset = offset;
     this.type = buf[offset + O.type]!;
     this.direction = buf[offset + O.direction]!;
     this.role = buf[offset + O.role]!;
     this.family = buf[offset + O.family]!;
-    this.connId = buf.readBigUInt64LE(offset + O.conn_id);
-    this.tsExit = buf.readBigUInt64LE(offset + O.timestamp_ns);
-    this.tsEnter = buf.readBigUInt64LE(offset + O.ts_enter);
+    this.connId = u64(buf, offset + O.conn_id);
+    this.tsExit = u64(buf, offset + O.timestamp_ns);
+    this.tsEnter = u64(buf, offset + O.ts_enter);
     // Positions are byte counts of one connection: far below 2^53.
-    this.position = buf.readUInt32LE(offset + O.position) + buf.readUInt32LE(offset + O.position + 4) * 2 ** 32;
+    this.position = u64(buf, offset + O.position);
     this.pid = buf.readUInt32LE(offset + O.pid);
     this.tid = buf.readUInt32LE(offset + O.tid);
     this.fd = buf.readUInt32LE(offset + O.fd);
     this.length = buf.readUInt32LE(offset + O.length);
-    this.data = buf.subarray(offset + O.data, offset + O.data + captured);
+    this.dataOffset = offset + O.data;
+    this.captured = buf.readUInt32LE(offset + O.captured);
     this.lport = buf.readUInt16LE(offset + O.lport);
     this.rport = buf.readUInt16LE(offset + O.rport);
+    return true;
   }
 
   get laddr(): string {

@@ -27,6 +27,7 @@ export const MAX_HEADER_FIELDS = 128;
 export const MAX_TARGET_LENGTH = 8192;
 const MAX_KEPT_VALUE = 1024;
 
+const DIGITS = /^\d{1,15}$/;
 const METHOD = /^[A-Z][A-Z_-]{0,23}$/;
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 
@@ -69,30 +70,37 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 /** Header fields the tracer reads, by message kind (a response needs only its framing), by first letter. */
 const REQUEST_FIELDS = ['host', 'user-agent', 'traceparent', 'tracestate', 'content-length', 'transfer-encoding', 'expect', 'upgrade'];
 const RESPONSE_FIELDS = ['content-length', 'transfer-encoding', 'upgrade'];
-const byFirstChar = (names: string[]) => {
-  const m = new Map<number, Array<{ name: string; prefix: string }>>();
-  for (const name of names) {
-    const list = m.get(name.charCodeAt(0)) ?? [];
-    list.push({ name, prefix: `${name}:` });
-    m.set(name.charCodeAt(0), list);
-  }
-  return m;
+/** Wanted names indexed by their (lower-case) first character's code: one array read per header line. */
+const byFirstChar = (names: string[]): Array<string[] | undefined> => {
+  const table: Array<string[] | undefined> = new Array<string[] | undefined>(128).fill(undefined);
+  for (const name of names) (table[name.charCodeAt(0)] ??= []).push(name);
+  return table;
 };
 const REQUEST_BY_CHAR = byFirstChar(REQUEST_FIELDS);
 const RESPONSE_BY_CHAR = byFirstChar(RESPONSE_FIELDS);
+
+/** Does text[at, at + name.length) equal the lower-case `name`, ignoring ASCII case? (No lower-cased copy.) */
+function nameAt(text: string, at: number, name: string): boolean {
+  for (let k = 0; k < name.length; k++) {
+    let c = text.charCodeAt(at + k);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== name.charCodeAt(k)) return false;
+  }
+  return true;
+}
 
 /**
  * Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. One pass over
  * the lines: each is `token:` (only its first character and the colon are checked: the strict start line already
  * keeps binary data out) or an obs-fold continuation; at most MAX_HEADER_FIELDS; only the few fields the tracer
- * keeps are read, found by their first letter on a lower-cased copy.
+ * keeps are read, found by their first letter and compared case-insensitively in place (the head is never
+ * lower-cased or split: a typical response head is ~10 lines of which at most 2 are read).
  */
 export function parseHead(text: string): HttpHead | undefined {
   const firstNl = text.indexOf('\n');
   const head = parseStartLine(stripCr(firstNl < 0 ? text : text.slice(0, firstNl)));
   if (!head) return undefined;
   if (firstNl < 0) return head;
-  const lower = text.toLowerCase();
   const wanted = head.kind === 'request' ? REQUEST_BY_CHAR : RESPONSE_BY_CHAR;
   const lengths: LengthSeen = { first: undefined, conflict: false };
   let lines = 0;
@@ -105,10 +113,10 @@ export function parseHead(text: string): HttpHead | undefined {
     if (c !== 0x20 && c !== 0x09) {
       const colon = text.indexOf(':', start);
       if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0 || colon > end) return undefined;
-      const candidates = wanted.get(lower.charCodeAt(start));
+      const candidates = wanted[c >= 0x41 && c <= 0x5a ? c | 0x20 : c];
       if (candidates) {
-        for (const { name, prefix } of candidates) {
-          if (colon - start !== name.length || !lower.startsWith(prefix, start)) continue;
+        for (const name of candidates) {
+          if (colon - start !== name.length || !nameAt(text, start, name)) continue;
           const value = stripCr(text.slice(colon + 1, end)).trim();
           if (CONTROL.test(value) || !keep(head.headers, name, value, lengths)) return undefined;
         }
@@ -159,9 +167,10 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
     case 'upgrade': h.upgrade ??= kept.toLowerCase(); break;
     case 'expect': h.expectContinue ??= value.toLowerCase() === '100-continue'; break;
     case 'content-length': {
-      for (const part of value.split(',')) {
+      // One value is the norm; a list ("5, 5") must agree with itself and with any other Content-Length field.
+      for (const part of DIGITS.test(value) ? [value] : value.split(',')) {
         const v = part.trim();
-        if (!/^\d{1,15}$/.test(v)) return false;
+        if (!DIGITS.test(v)) return false;
         const n = Number(v);
         if (lengths.first === undefined) lengths.first = n;
         else if (lengths.first !== n) lengths.conflict = true;
@@ -170,8 +179,9 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
       break;
     }
     case 'transfer-encoding': {
-      const codings = value.toLowerCase().split(',').map((x) => x.trim());
-      h.chunked = codings.at(-1) === 'chunked';
+      // The last coding decides (RFC 9112 §6.3): chunked only when it is last.
+      const lastComma = value.lastIndexOf(',');
+      h.chunked = (lastComma < 0 ? value : value.slice(lastComma + 1)).trim().toLowerCase() === 'chunked';
       break;
     }
   }

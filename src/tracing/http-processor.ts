@@ -34,7 +34,7 @@ const MAX_PEER_KEYS = 16384;
 
 export class HttpProcessor {
   /** By conn_id (unique per connection instance: the kernel's accept/connect timestamp). */
-  private readonly conns = new Map<bigint, HttpConnection<TraceCtx>>();
+  private readonly conns = new Map<number, HttpConnection<TraceCtx>>();
   /** What each thread is serving now: client calls it makes become children. */
   private readonly serving = new Map<number, TraceCtx>();
   /** Both ends on this host: one slot per server→client 4-tuple, shared by the two connections. */
@@ -80,9 +80,8 @@ export class HttpProcessor {
       this.insert(key, conn);
     }
     if (conn.finished) return;
-    conn.feed(ev.direction === Direction.INGRESS, {
-      pos: ev.position, length: ev.length, data: ev.data, tsEnter: ev.tsEnter, tsExit: ev.tsExit, tid: ev.tid,
-    });
+    // The event is a Chunk itself (read in place; the parser copies what it keeps).
+    conn.feed(ev.direction === Direction.INGRESS, ev);
   }
 
   /** Periodic housekeeping: flush quiet inferred responses, forget idle connections and stale resources. */
@@ -112,7 +111,7 @@ export class HttpProcessor {
     this.resources.delete(pid);
   }
 
-  private insert(key: bigint, conn: HttpConnection<TraceCtx>): void {
+  private insert(key: number, conn: HttpConnection<TraceCtx>): void {
     if (this.conns.size >= this.opts.maxConnections) {
       // Full (rare: the kernel map has the same bound): evict the least recently active tenth in one pass.
       const byAge = [...this.conns.entries()].sort((a, b) => a[1].lastActivityMs - b[1].lastActivityMs);
@@ -208,11 +207,11 @@ export class HttpProcessor {
     const startMono = server ? ex.request.first.tsExit : ex.request.first.tsEnter;
     const endMono = ex.response.last.tsExit;
     this.release(ex.conn, ex.context);
-    const built = buildSpan(ex, { startNs: this.opts.toWall(startMono), endNs: this.opts.toWall(endMono) },
+    const built = buildSpan(ex, { startNs: this.opts.toWall(BigInt(startMono)), endNs: this.opts.toWall(BigInt(endMono)) },
       this.resourceFor(ex.conn.pid), this.routes, this.opts.keepQuery);
     this.stats.spans++;
     this.stats[server ? 'server' : 'client']++;
-    const seconds = Number(endMono > startMono ? endMono - startMono : 0n) / 1e9;
+    const seconds = endMono > startMono ? (endMono - startMono) / 1e9 : 0;
     this.opts.onSpan(built, server ? 'server' : 'client', seconds);
   }
 }

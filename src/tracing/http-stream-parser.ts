@@ -6,16 +6,19 @@
 // message start, or the close — and the parser resynchronises on the next syscall that starts a message.
 import { parseHead, startLooksLikeHttp, type HttpHead } from './http-head.js';
 
+/** One syscall's share of the stream (an HttpEvent is one: it is read in place, never kept). */
 export interface Chunk {
   /** Byte offset of the first byte in this direction's stream. */
-  pos: number;
+  position: number;
   /** Bytes the syscall transferred. */
   length: number;
-  /** The first captured bytes (≤ length). */
-  data: Uint8Array;
+  /** The first captured bytes (≤ length) are buf[dataOffset, dataOffset + captured). */
+  buf: Uint8Array;
+  dataOffset: number;
+  captured: number;
   /** Syscall enter and exit, CLOCK_MONOTONIC ns. */
-  tsEnter: bigint;
-  tsExit: bigint;
+  tsEnter: number;
+  tsExit: number;
   tid: number;
 }
 
@@ -28,8 +31,8 @@ export type Framing =
   | { type: 'tunnel' };
 
 export interface Edge {
-  tsEnter: bigint;
-  tsExit: bigint;
+  tsEnter: number;
+  tsExit: number;
   tid: number;
 }
 
@@ -100,8 +103,10 @@ export class HttpStreamParser {
   feed(chunk: Chunk): void {
     if (this.state === State.Stopped || chunk.length <= 0) return;
     const edge: Edge = { tsEnter: chunk.tsEnter, tsExit: chunk.tsExit, tid: chunk.tid };
-    let pos = chunk.pos;
-    let data = chunk.data.subarray(0, Math.min(chunk.data.length, chunk.length));
+    let pos = chunk.position;
+    const buf = chunk.buf;
+    let from = chunk.dataOffset;
+    const to = from + Math.min(chunk.captured, chunk.length);
     let length = chunk.length;
     if (this.expected >= 0 && pos < this.expected) {
       // Overlap (should not happen): keep only what is new.
@@ -109,17 +114,17 @@ export class HttpStreamParser {
       if (skip >= length) return;
       pos += skip;
       length -= skip;
-      data = data.subarray(Math.min(skip, data.length));
+      from = Math.min(from + skip, to);
     }
     if (this.expected >= 0 && pos > this.expected) {
       this.listener.onDrop('gap');
       this.skip(pos - this.expected, this.lastEdge ?? edge);
     }
     this.expected = pos;
-    if (this.state === State.Desync) this.tryResync(data, edge);
-    this.consume(data, edge);
+    if (this.state === State.Desync) this.tryResync(buf, from, to);
+    this.consume(buf, from, to, edge);
     // The rest of this syscall's bytes were not captured.
-    if (length > data.length) this.skip(length - data.length, edge);
+    if (length > to - from) this.skip(length - (to - from), edge);
     this.lastEdge = edge;
   }
 
@@ -155,8 +160,8 @@ export class HttpStreamParser {
     this.head = EMPTY;
   }
 
-  private tryResync(data: Uint8Array, edge: Edge): void {
-    if (startLooksLikeHttp(data, 0, data.length) === 'no' || data.length === 0) {
+  private tryResync(buf: Uint8Array, from: number, to: number): void {
+    if (to === from || startLooksLikeHttp(buf, from, to) === 'no') {
       // Still inside whatever we lost track of: a pending message with an inferred end grows.
       return;
     }
@@ -167,7 +172,6 @@ export class HttpStreamParser {
       this.listener.onMessage(m);
     }
     this.state = State.Idle;
-    void edge;
   }
 
   private desync(reason: ParserDropReason | undefined): void {
@@ -254,27 +258,27 @@ export class HttpStreamParser {
 
   private headStart: Edge | undefined;
 
-  private consume(data: Uint8Array, edge: Edge): void {
-    let i = 0;
-    while (i < data.length && this.state !== State.Stopped) {
+  private consume(buf: Uint8Array, from: number, to: number, edge: Edge): void {
+    let i = from;
+    while (i < to && this.state !== State.Stopped) {
       switch (this.state) {
         case State.Desync:
         case State.BodyClose:
-          this.advance(data.length - i, edge);
-          i = data.length;
+          this.advance(to - i, edge);
+          i = to;
           break;
         case State.Idle: {
           // Tolerate empty lines between messages (RFC 9112 §2.2).
-          const c = data[i]!;
+          const c = buf[i]!;
           if (c === 0x0d || c === 0x0a) {
             this.advance(1, edge);
             i++;
             break;
           }
-          const look = startLooksLikeHttp(data, i, data.length);
+          const look = startLooksLikeHttp(buf, i, to);
           if (look === 'no') {
-            this.advance(data.length - i, edge);
-            i = data.length;
+            this.advance(to - i, edge);
+            i = to;
             this.desync('not_http');
             break;
           }
@@ -283,11 +287,11 @@ export class HttpStreamParser {
           break;
         }
         case State.Head:
-          i = this.consumeHead(data, i, edge);
+          i = this.consumeHead(buf, i, to, edge);
           break;
         case State.BodyLength:
         case State.ChunkData: {
-          const k = Math.min(data.length - i, this.remaining);
+          const k = Math.min(to - i, this.remaining);
           this.remaining -= k;
           i += k;
           this.advance(k, edge);
@@ -301,7 +305,7 @@ export class HttpStreamParser {
           break;
         }
         case State.ChunkDataEnd: {
-          const c = data[i]!;
+          const c = buf[i]!;
           if (this.remaining === 2 && c === 0x0a) {
             // Bare LF after chunk data.
             this.remaining = 0;
@@ -318,40 +322,40 @@ export class HttpStreamParser {
         }
         case State.ChunkSize:
         case State.Trailer:
-          i = this.consumeLine(data, i, edge);
+          i = this.consumeLine(buf, i, to, edge);
           break;
         default:
-          i = data.length;
+          i = to;
       }
     }
   }
 
-  private consumeHead(data: Uint8Array, i: number, edge: Edge): number {
+  private consumeHead(bytes: Uint8Array, i: number, to: number, edge: Edge): number {
     // Heads almost always arrive whole in one syscall: search the chunk natively for the blank line; only a
     // head split across syscalls is accumulated (bounded by MAX_HEAD_BYTES).
-    const chunk = Buffer.from(data.buffer, data.byteOffset + i, data.length - i);
+    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset + i, to - i);
     const prevLen = this.head.length;
     const buf = prevLen === 0 ? chunk : Buffer.concat([this.head, chunk.subarray(0, Math.min(chunk.length, MAX_HEAD_BYTES + 1 - prevLen))]);
     if (prevLen < 24 && buf.length >= Math.min(24, prevLen + chunk.length) && startLooksLikeHttp(buf, 0, buf.length) === 'no') {
-      this.advance(data.length - i, edge);
+      this.advance(to - i, edge);
       this.desync('not_http');
-      return data.length;
+      return to;
     }
     const end = headEnd(buf, Math.max(0, prevLen - 3));
     if (end < 0) {
       if (buf.length > MAX_HEAD_BYTES) {
-        this.advance(data.length - i, edge);
+        this.advance(to - i, edge);
         this.desync('header_too_large');
-        return data.length;
+        return to;
       }
       this.head = prevLen === 0 ? Buffer.from(chunk) : buf; // copy: the batch buffer is reused
-      this.advance(data.length - i, edge);
-      return data.length;
+      this.advance(to - i, edge);
+      return to;
     }
     if (end > MAX_HEAD_BYTES) {
-      this.advance(data.length - i, edge);
+      this.advance(to - i, edge);
       this.desync('header_too_large');
-      return data.length;
+      return to;
     }
     const used = end - prevLen;
     this.head = buf.subarray(0, end);
@@ -401,10 +405,10 @@ export class HttpStreamParser {
   }
 
   /** Chunk-size lines and trailer lines. */
-  private consumeLine(data: Uint8Array, i: number, edge: Edge): number {
+  private consumeLine(buf: Uint8Array, i: number, to: number, edge: Edge): number {
     const start = i;
-    for (; i < data.length; i++) {
-      const c = data[i]!;
+    for (; i < to; i++) {
+      const c = buf[i]!;
       if (c !== 0x0a) {
         this.line += String.fromCharCode(c);
         const limit = this.state === State.ChunkSize ? MAX_CHUNK_LINE : MAX_TRAILER_BYTES;

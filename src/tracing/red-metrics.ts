@@ -31,8 +31,19 @@ const DESCRIPTION: Record<RequestKind, string> = {
   client: 'Duration of HTTP client requests.',
 };
 
+/** One (kind, service) group: series by route, then method, then status (nested maps: no key string per span). */
+interface Group {
+  kind: RequestKind;
+  resource: Resource;
+  byRoute: Map<string, Map<string, Map<number, Series>>>;
+}
+
 export class RedMetrics {
-  private readonly series = new Map<string, Series>();
+  /** By kind + resource id (the process, not the Resource object: discovery rebuilds those). */
+  private readonly groups = new Map<string, Group>();
+  /** Resource object → its id, so the id string is built once per object, not per span. */
+  private readonly ids = new WeakMap<Resource, string>();
+  private count = 0;
   dropped = 0;
 
   constructor(private maxSeries: number, private readonly idleMs = 10 * 60_000) {}
@@ -42,15 +53,24 @@ export class RedMetrics {
   }
 
   get size(): number {
-    return this.series.size;
+    return this.count;
   }
 
   record(kind: RequestKind, resource: Resource, method: string, status: number, route: string | undefined, seconds: number, nowNs: bigint): boolean {
-    const rid = this.resourceId(resource);
-    const key = `${kind}\u0000${rid}\u0000${method}\u0000${status}\u0000${route ?? ''}`;
-    let s = this.series.get(key);
+    let rid = this.ids.get(resource);
+    if (rid === undefined) this.ids.set(resource, (rid = resourceId(resource)));
+    const gkey = kind === 'server' ? `s${rid}` : `c${rid}`;
+    let g = this.groups.get(gkey);
+    if (!g) this.groups.set(gkey, (g = { kind, resource, byRoute: new Map() }));
+    g.resource = resource;
+    const r = route ?? '';
+    let byMethod = g.byRoute.get(r);
+    if (!byMethod) g.byRoute.set(r, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let s = byStatus.get(status);
     if (!s) {
-      if (this.series.size >= this.maxSeries) {
+      if (this.count >= this.maxSeries) {
         this.dropped++;
         return false;
       }
@@ -60,10 +80,10 @@ export class RedMetrics {
         kind, resource, attributes, startNs: nowNs, lastUpdateMs: 0, count: 0, sum: 0, min: Infinity, max: -Infinity,
         buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
       };
-      this.series.set(key, s);
+      byStatus.set(status, s);
+      this.count++;
     }
     s.lastUpdateMs = Date.now();
-    s.resource = resource;
     s.count++;
     s.sum += seconds;
     if (seconds < s.min) s.min = seconds;
@@ -74,36 +94,43 @@ export class RedMetrics {
     return true;
   }
 
-  /** One histogram metric per (kind, resource), with a point per attribute set. */
+  /** One histogram metric per (kind, resource), with a point per attribute set; idle series are forgotten. */
   collect(nowNs: bigint): HistogramMetric[] {
-    const byResource = new Map<string, HistogramMetric>();
-    const now = Date.now();
-    for (const [key, s] of this.series) {
-      if (now - s.lastUpdateMs > this.idleMs) {
-        this.series.delete(key);
-        continue;
-      }
-      const mkey = `${s.kind}\u0000${this.resourceId(s.resource)}`;
-      let m = byResource.get(mkey);
-      if (!m) {
-        m = {
-          type: 'histogram', name: METRIC_NAME[s.kind], description: DESCRIPTION[s.kind], unit: 's',
-          temporality: 'cumulative', resource: s.resource, scope: HTTP_SCOPE, points: [],
-        };
-        byResource.set(mkey, m);
-      }
-      const p: HistogramPoint = {
-        attributes: s.attributes, startTimeUnixNano: s.startNs, timeUnixNano: nowNs, count: s.count, sum: s.sum,
-        min: s.min, max: s.max, explicitBounds: DURATION_BUCKETS, bucketCounts: [...s.buckets],
+    const out: HistogramMetric[] = [];
+    const nowMs = Date.now();
+    for (const [gkey, g] of this.groups) {
+      const m: HistogramMetric = {
+        type: 'histogram', name: METRIC_NAME[g.kind], description: DESCRIPTION[g.kind], unit: 's',
+        temporality: 'cumulative', resource: g.resource, scope: HTTP_SCOPE, points: [],
       };
-      m.points.push(p);
+      for (const [route, byMethod] of g.byRoute) {
+        for (const [method, byStatus] of byMethod) {
+          for (const [status, s] of byStatus) {
+            if (nowMs - s.lastUpdateMs > this.idleMs) {
+              byStatus.delete(status);
+              this.count--;
+              continue;
+            }
+            const p: HistogramPoint = {
+              attributes: s.attributes, startTimeUnixNano: s.startNs, timeUnixNano: nowNs, count: s.count, sum: s.sum,
+              min: s.min, max: s.max, explicitBounds: DURATION_BUCKETS, bucketCounts: [...s.buckets],
+            };
+            m.points.push(p);
+          }
+          if (byStatus.size === 0) byMethod.delete(method);
+        }
+        if (byMethod.size === 0) g.byRoute.delete(route);
+      }
+      if (g.byRoute.size === 0) this.groups.delete(gkey);
+      else out.push(m);
     }
-    return [...byResource.values()];
-  }
-
-  /** Resources are rebuilt by discovery; series follow the process (service, pid), not the object. */
-  private resourceId(r: Resource): string {
-    const a = r.attributes;
-    return `${String(a['service.name'] ?? '')}|${String(a['process.pid'] ?? '')}|${String(a['container.id'] ?? '')}`;
+    return out;
   }
 }
+
+/** Resources are rebuilt by discovery; series follow the process (service, pid, container), not the object. */
+function resourceId(r: Resource): string {
+  const a = r.attributes;
+  return `${String(a['service.name'] ?? '')}|${String(a['process.pid'] ?? '')}|${String(a['container.id'] ?? '')}`;
+}
+

@@ -6,6 +6,10 @@ import { KNOWN_METHODS } from './http-head.js';
 import type { RouteMatcher } from './route.js';
 import { traceIdOf, type TraceCtx } from './span-context.js';
 
+/** Shared, never mutated: one fewer object per span. */
+const STATUS_ERROR = Object.freeze({ code: StatusCode.ERROR });
+const STATUS_UNSET = Object.freeze({ code: StatusCode.UNSET });
+
 export const HTTP_SCOPE: Scope = { name: 'telegen/http', version: '0.1.0' };
 
 export interface SpanTimes {
@@ -36,11 +40,18 @@ export function splitTarget(target: string): TargetParts {
 /** Host header → [host, port?]; IPv6 literals keep no brackets. */
 export function splitHost(host: string | undefined): [string, number | undefined] | undefined {
   if (!host) return undefined;
+  // A connection's requests nearly always carry the same Host: the last answer is reused (one string compare).
+  if (host === lastHost) return lastSplit;
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(host.trim());
-  if (!m) return undefined;
-  const name = m[1]!.replace(/^\[|\]$/g, '');
-  return [name, m[2] ? Number(m[2]) : undefined];
+  const split: [string, number | undefined] | undefined = m
+    ? [m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!, m[2] ? Number(m[2]) : undefined]
+    : undefined;
+  lastHost = host;
+  lastSplit = split;
+  return split;
 }
+let lastHost: string | undefined;
+let lastSplit: [string, number | undefined] | undefined;
 
 export function normalizeMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';
@@ -65,12 +76,33 @@ export function buildSpan(
   const route = path !== undefined ? routes.route(path) : undefined;
   const hostHeader = splitHost(req.headers.host);
 
-  const a: Attributes = {
+  // The always-present attributes in one literal (one object shape for every span of a kind; the conditional
+  // ones are appended after).
+  const c = ex.conn;
+  const a: Attributes = server ? {
     'http.request.method': method,
     'http.response.status_code': status,
     'network.protocol.name': 'http',
     'network.protocol.version': req.version,
     'network.transport': 'tcp',
+    'server.address': hostHeader?.[0] ?? c.localAddress,
+    'server.port': hostHeader?.[1] ?? c.localPort,
+    'client.address': c.remoteAddress,
+    'client.port': c.remotePort,
+    'network.peer.address': c.remoteAddress,
+    'network.peer.port': c.remotePort,
+  } : {
+    'http.request.method': method,
+    'http.response.status_code': status,
+    'network.protocol.name': 'http',
+    'network.protocol.version': req.version,
+    'network.transport': 'tcp',
+    'server.address': hostHeader?.[0] ?? c.remoteAddress,
+    'server.port': hostHeader?.[1] ?? c.remotePort,
+    'client.address': c.localAddress,
+    'client.port': c.localPort,
+    'network.peer.address': c.remoteAddress,
+    'network.peer.port': c.remotePort,
   };
   if (method !== rawMethod) a['http.request.method_original'] = rawMethod;
   if (path !== undefined) a['url.path'] = path;
@@ -78,21 +110,9 @@ export function buildSpan(
   if (req.headers.userAgent) a['user_agent.original'] = req.headers.userAgent;
   if (server) {
     if (route !== undefined) a['http.route'] = route;
-    a['server.address'] = hostHeader?.[0] ?? ex.conn.localAddress;
-    a['server.port'] = hostHeader?.[1] ?? ex.conn.localPort;
-    a['client.address'] = ex.conn.remoteAddress;
-    a['client.port'] = ex.conn.remotePort;
-    a['network.peer.address'] = ex.conn.remoteAddress;
-    a['network.peer.port'] = ex.conn.remotePort;
   } else {
-    const host = hostHeader?.[0] ?? ex.conn.remoteAddress;
-    const port = hostHeader?.[1] ?? ex.conn.remotePort;
-    a['server.address'] = host;
-    a['server.port'] = port;
-    a['client.address'] = ex.conn.localAddress;
-    a['client.port'] = ex.conn.localPort;
-    a['network.peer.address'] = ex.conn.remoteAddress;
-    a['network.peer.port'] = ex.conn.remotePort;
+    const host = a['server.address'] as string;
+    const port = a['server.port'] as number;
     if (path !== undefined) {
       const authority = host.includes(':') ? `[${host}]` : host;
       a['url.full'] = `http://${authority}${port === 80 ? '' : `:${port}`}${path}${keepQuery && query !== undefined ? `?${query}` : ''}`;
@@ -103,17 +123,18 @@ export function buildSpan(
 
   const error = status >= 500 || (!server && status >= 400);
   const ctx = ex.context;
+  // No object spreads here: they cost an intermediate object and a slow property copy per span.
   const span: Span = {
     traceId: traceIdOf(ctx),
     spanId: ctx.spanId,
-    ...(ctx.parentSpanId ? { parentSpanId: ctx.parentSpanId } : {}),
-    ...(ctx.traceState ? { traceState: ctx.traceState } : {}),
+    parentSpanId: ctx.parentSpanId,
+    traceState: ctx.traceState,
     name: server && route !== undefined ? `${method} ${route}` : method === '_OTHER' ? 'HTTP' : method,
     kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
     startTimeUnixNano: times.startNs,
     endTimeUnixNano: times.endNs < times.startNs ? times.startNs : times.endNs,
     attributes: a,
-    status: error ? { code: StatusCode.ERROR } : { code: StatusCode.UNSET },
+    status: error ? STATUS_ERROR : STATUS_UNSET,
     resource,
     scope: HTTP_SCOPE,
   };

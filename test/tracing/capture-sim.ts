@@ -13,7 +13,7 @@ export interface SimOptions {
   remote?: [string, number];
 }
 
-let nextConnId = 1n;
+let nextConnId = 1;
 
 export class SimConnection {
   private pos = [0, 0];
@@ -31,15 +31,15 @@ export class SimConnection {
     const length = opts.length ?? data.length;
     const d = direction === 'in' ? Direction.INGRESS : Direction.EGRESS;
     const ev: HttpEvent = {
-      ...this.base(), type: HttpEventType.DATA, direction: d, tsEnter: t, tsExit: t + 1000n, position: this.pos[d]!,
-      tid: opts.tid ?? this.o.pid ?? 100, length, data: data.subarray(0, Math.min(this.capture, length)),
+      ...this.base(), type: HttpEventType.DATA, direction: d, tsEnter: Number(t), tsExit: Number(t) + 1000, position: this.pos[d]!,
+      tid: opts.tid ?? this.o.pid ?? 100, length, buf: data, dataOffset: 0, captured: Math.min(this.capture, length, data.length),
     };
     this.pos[d]! += length;
     this.sim.processor.handle(ev);
   }
 
   close(t: bigint): void {
-    this.sim.processor.handle({ ...this.base(), type: HttpEventType.CLOSE, direction: 0, tsEnter: t, tsExit: t, position: 0, tid: 1, length: 0, data: new Uint8Array() });
+    this.sim.processor.handle({ ...this.base(), type: HttpEventType.CLOSE, direction: 0, tsEnter: Number(t), tsExit: Number(t), position: 0, tid: 1, length: 0, buf: new Uint8Array(), dataOffset: 0, captured: 0 });
   }
 
   private base() {

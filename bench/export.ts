@@ -1,18 +1,26 @@
 // bench:export — spans encoded and sent per CPU-second of the exporting process, Telegen vs the OpenTelemetry
 // JS SDK on the same spans, in the same run: encoding alone (Telegen's encoder vs the SDK's
-// ProtobufTraceSerializer), and end to end to a local sink (separate process) over OTLP/HTTP and OTLP/gRPC.
+// ProtobufTraceSerializer), and end to end to a local sink (separate process) over OTLP/HTTP protobuf and
+// OTLP/gRPC, with the same compression and the same batch size on both sides; Telegen with its persistent
+// queue on (default) and off. Each end-to-end figure is the median of ROUNDS runs, the two sides alternating.
 import { fork } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { OTLPTraceExporter as SdkHttpExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as SdkHttpExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as SdkGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { loadConfigText } from '../src/config/load.js';
+import { GZIP_LEVEL } from '../src/export/otlp-http/transport.js';
 import { encodeTraces } from '../src/export/proto/encode-otlp.js';
 import type { Resource } from '../src/model/attributes.js';
 import type { Span } from '../src/model/span.js';
@@ -21,7 +29,11 @@ import { SelfMetrics } from '../src/telemetry/self-metrics.js';
 import { writeBenchSection } from './lib/report.js';
 
 const N = Number(process.env.BENCH_SPANS ?? 100_000);
+/** 512: the default of both Telegen (otlp.traces.batch_size) and the SDK's BatchSpanProcessor (maxExportBatchSize). */
 const BATCH = 512;
+/** End to end at these batch sizes, the same on both sides. */
+const E2E_BATCHES = (process.env.BENCH_BATCHES ?? '512,2048').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'bench-host', 'process.pid': 4242, 'container.id': 'c0ffee'.repeat(10) } };
 
 function makeSpans(n: number): Span[] {
@@ -56,7 +68,19 @@ function toSdk(spans: Span[]): ReadableSpan[] {
   });
 }
 
+// A full GC before each measured run, outside the window, then a pause so concurrent sweeping is done: without
+// it, GC work caused by one run (e.g. concurrent marking after the SDK's allocations) is charged to the next one.
+// (Not at the end inside the window: a full GC marks the whole benchmark heap, 200k prepared spans, a fixed
+// cost that would swamp what is measured.)
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+async function settle(): Promise<void> {
+  gc();
+  await sleep(50);
+}
+
 function cpuSeconds<T>(fn: () => T): { cpu: number; wall: number; result: T } {
+  gc();
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const result = fn();
@@ -64,6 +88,7 @@ function cpuSeconds<T>(fn: () => T): { cpu: number; wall: number; result: T } {
   return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - w0) / 1000, result };
 }
 async function cpuSecondsAsync(fn: () => Promise<void>): Promise<{ cpu: number; wall: number }> {
+  await settle();
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   await fn();
@@ -73,7 +98,7 @@ async function cpuSecondsAsync(fn: () => Promise<void>): Promise<{ cpu: number; 
 
 const spans = makeSpans(N);
 const sdkSpans = toSdk(spans);
-const batches = <T>(a: T[]) => Array.from({ length: Math.ceil(a.length / BATCH) }, (_, i) => a.slice(i * BATCH, (i + 1) * BATCH));
+const batches = <T>(a: T[], size = BATCH) => Array.from({ length: Math.ceil(a.length / size) }, (_, i) => a.slice(i * size, (i + 1) * size));
 
 // Encoding alone (warm up first).
 for (let k = 0; k < 2; k++) for (const b of batches(spans).slice(0, 20)) encodeTraces(b);
@@ -81,34 +106,49 @@ for (const b of batches(sdkSpans).slice(0, 20)) ProtobufTraceSerializer.serializ
 const encOurs = cpuSeconds(() => { let bytes = 0; for (const b of batches(spans)) bytes += encodeTraces(b).length; return bytes; });
 const encSdk = cpuSeconds(() => { let bytes = 0; for (const b of batches(sdkSpans)) bytes += ProtobufTraceSerializer.serializeRequest(b)!.length; return bytes; });
 
+// What gzip costs on these requests, at Telegen's OTLP/HTTP level and at zlib's default (the SDK's).
+const sample = batches(spans).slice(0, 40).map((b) => encodeTraces(b));
+const gz = (level: number) => {
+  const r = cpuSeconds(() => sample.reduce((n, b) => n + gzipSync(b, { level }).length, 0));
+  return { usPerBatch: (r.cpu * 1e6) / sample.length, ratio: r.result / sample.reduce((n, b) => n + b.length, 0) };
+};
+gz(GZIP_LEVEL);
+const [gzFast, gzDefault] = [gz(GZIP_LEVEL), gz(6)];
+
 // End to end to a sink in another process.
 const sink = fork(join(import.meta.dirname, 'lib/otlp-sink.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
 const ports = await new Promise<{ http: number; grpc: number }>((r) => sink.stdout!.once('data', (d: Buffer) => r(JSON.parse(d.toString()))));
 
-async function telegen(protocol: 'http' | 'grpc'): Promise<{ cpu: number; wall: number }> {
+type Protocol = 'http' | 'grpc';
+type Compression = 'none' | 'gzip';
+type Run = { cpu: number; wall: number };
+
+async function telegen(protocol: Protocol, compression: Compression, persistent: boolean, size: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'telegen-bench-'));
   const config = loadConfigText(stringify({
-    otlp: { endpoint: protocol === 'http' ? `http://127.0.0.1:${ports.http}` : `127.0.0.1:${ports.grpc}`, protocol, insecure: true, compression: 'none', traces: { batch_size: BATCH, queue_capacity: N } },
-    queue: { directory: join(dir, 'q'), max_bytes: 2 ** 31, memory_bytes: 2 ** 31 }, file_exporter: { enabled: false },
+    otlp: { endpoint: protocol === 'http' ? `http://127.0.0.1:${ports.http}` : `127.0.0.1:${ports.grpc}`, protocol, insecure: true, compression, traces: { batch_size: size, queue_capacity: N } },
+    queue: { directory: join(dir, 'q'), persistent, max_bytes: 2 ** 31, memory_bytes: 2 ** 31 }, file_exporter: { enabled: false },
   }), null, { env: {} }).config;
   const p = createPipeline({ config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(), resource });
   await p.start();
   const r = await cpuSecondsAsync(async () => {
-    for (const b of batches(spans)) p.push('traces', b);
+    for (const b of batches(spans, size)) p.push('traces', b);
     const n = await p.flush();
     if (n.traces !== N) throw new Error(`telegen ${protocol}: flushed ${n.traces} of ${N}`);
   });
   await p.stop();
+  rmSync(dir, { recursive: true, force: true });
   return r;
 }
 
-async function sdk(protocol: 'http' | 'grpc'): Promise<{ cpu: number; wall: number }> {
+async function sdk(protocol: Protocol, compression: Compression, size: number): Promise<Run> {
+  const c = compression as CompressionAlgorithm;
   const exporter = protocol === 'http'
-    ? new SdkHttpExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces` })
-    : new SdkGrpcExporter({ url: `http://127.0.0.1:${ports.grpc}` });
+    ? new SdkHttpExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces`, compression: c })
+    : new SdkGrpcExporter({ url: `http://127.0.0.1:${ports.grpc}`, compression: c });
   const r = await cpuSecondsAsync(async () => {
     // Sequential batches, like a BatchSpanProcessor with one export in flight.
-    for (const b of batches(sdkSpans)) {
+    for (const b of batches(sdkSpans, size)) {
       await new Promise<void>((res, rej) => exporter.export(b, (x) => (x.code === 0 ? res() : rej(x.error ?? new Error('export failed')))));
     }
   });
@@ -116,28 +156,59 @@ async function sdk(protocol: 'http' | 'grpc'): Promise<{ cpu: number; wall: numb
   return r;
 }
 
+const median = (runs: Run[]): Run => {
+  const sorted = [...runs].sort((a, b) => a.cpu - b.cpu);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
 const rate = (cpu: number) => Math.round(N / cpu);
+const fmt = (r: Run) => rate(r.cpu).toLocaleString('en');
+const ratio = (ours: Run, theirs: Run) => `**${(theirs.cpu / ours.cpu).toFixed(1)}×**`;
+
 const rows: string[] = [];
-const line = (what: string, ours: { cpu: number; wall: number }, theirs: { cpu: number; wall: number }, peer: string) =>
-  rows.push(`| ${what} | ${rate(ours.cpu).toLocaleString('en')} | ${rate(theirs.cpu).toLocaleString('en')} (${peer}) | **${(theirs.cpu / ours.cpu).toFixed(1)}×** | ${(ours.wall * 1000).toFixed(0)} / ${(theirs.wall * 1000).toFixed(0)} ms |`);
-line('encode only (protobuf)', encOurs, encSdk, 'ProtobufTraceSerializer');
-// Warm-up round for both, then measure.
-await telegen('http'); await sdk('http');
-line('end to end, OTLP/HTTP', await telegen('http'), await sdk('http'), 'exporter-trace-otlp-http, JSON');
-await telegen('grpc'); await sdk('grpc');
-line('end to end, OTLP/gRPC', await telegen('grpc'), await sdk('grpc'), 'exporter-trace-otlp-grpc, protobuf');
+rows.push(`| encode only (protobuf) | ${BATCH} | — | ${fmt(encOurs)} | — | ${fmt(encSdk)} (ProtobufTraceSerializer) | ${ratio(encOurs, encSdk)} | — |`);
+for (const size of E2E_BATCHES) {
+  for (const protocol of ['http', 'grpc'] as const) {
+    for (const compression of ['none', 'gzip'] as const) {
+      const variants: Array<[Run[], () => Promise<Run>]> = [
+        [[], () => telegen(protocol, compression, true, size)],
+        [[], () => telegen(protocol, compression, false, size)],
+        [[], () => sdk(protocol, compression, size)],
+      ];
+      // A warm-up run of each, then ROUNDS measured rounds; the order rotates every round.
+      for (const [, run] of variants) await run();
+      for (let i = 0; i < ROUNDS; i++) {
+        for (let k = 0; k < variants.length; k++) {
+          const [runs, run] = variants[(i + k) % variants.length]!;
+          runs.push(await run());
+        }
+      }
+      const [a, b, c] = variants.map(([runs]) => median(runs)) as [Run, Run, Run];
+      const name = protocol === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC';
+      const peerName = protocol === 'http' ? 'exporter-trace-otlp-proto' : 'exporter-trace-otlp-grpc';
+      rows.push(`| end to end, ${name} | ${size} | ${compression} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} (${peerName}) | ${ratio(a, c)} | ${ratio(b, c)} |`);
+      console.error(rows.at(-1));
+    }
+  }
+}
 sink.kill();
 
-const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource), batches of ${BATCH}, no compression, local sink in a
-separate process. Figures are spans per CPU-second of the exporting process (user + system), Telegen vs the OpenTelemetry JS SDK on the
-same spans in the same run; the ratio is the SDK's CPU time over Telegen's. Telegen end to end includes its queue, batching and the
-persistent segment log (every batch written to disk before it is sent). The SDK's only OTLP/HTTP trace exporter installed sends JSON.
-The machine is shared with other work while this runs: figures are noisy.
+const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource), the same batch size on both sides, local sink in a
+separate process that answers without decoding. Figures are spans per CPU-second of the exporting process (user + system of
+\`process.cpuUsage()\`, which includes its GC and libuv threads, e.g. gzip; a full GC runs before every measured run, outside it), Telegen vs the OpenTelemetry JS SDK exporters on the same
+spans in the same run, the same compression on both sides; ratio = SDK CPU time / Telegen CPU time. End-to-end figures are the median of
+${ROUNDS} runs, the three variants in rotating order. Telegen end to end starts at \`push\` and includes its in-memory queue, batching, encoding, the persistent
+segment log (each batch appended with its CRC before it is sent, read from memory when sent, deleted after the ack) or, in the
+"in memory" column, \`queue.persistent: false\`; the SDK side starts at \`exporter.export\` (its span processor queue is not counted).
+One request in flight per signal on both sides. The machine is shared with other work while this runs: figures are noisy (±20 %).
 
-| what | Telegen spans/CPU-s | SDK spans/CPU-s | ratio | wall (Telegen / SDK) |
-|---|---|---|---|---|
+| what | batch | compression | Telegen, persistent queue | Telegen, in memory | SDK | ratio (persistent) | ratio (in memory) |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Goals: ≥ 300k spans/s per core encoding; ≥ 3× the SDK end to end.`;
+gzip: Telegen's OTLP/HTTP transport uses level ${GZIP_LEVEL}, the SDK's zlib's default (6); OTLP/gRPC compresses inside grpc-js at zlib's
+default level on both sides. On these requests level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
+the size, level 6 ${gzDefault.usPerBatch.toFixed(0)} µs for ${(gzDefault.ratio * 100).toFixed(1)} %.
+
+Goals: ≥ 300k spans/s per core encoding; ≥ 3× the SDK end to end. See docs/export.md ("Performance") for where the time goes.`;
 console.log(md);
 writeBenchSection('export', md);

@@ -12,7 +12,7 @@ import { FileExporter } from '../export/file/writer.js';
 import { createGrpcTransport } from '../export/otlp-grpc/transport.js';
 import { createHttpTransport } from '../export/otlp-http/transport.js';
 import type { ExportOutcome } from '../export/outcome.js';
-import { encodeLogs, encodeMetrics, encodeTraces } from '../export/proto/encode-otlp.js';
+import { encodeBorrowed } from '../export/proto/encode-otlp.js';
 import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
 import { SIGNAL_TYPES, type SignalItem, type SignalType } from '../model/signals.js';
 import { itemBytes } from './item-size.js';
@@ -332,8 +332,9 @@ export class TelegenPipeline implements ExportPipeline {
     if (this.otlpEnabled(s)) {
       const lane = this.lanes.get(s)!;
       const points = s === 'metrics' ? dataPoints(items as SignalItem['metrics'][]) : items.length;
-      const body = s === 'traces' ? encodeTraces(items as SignalItem['traces'][])
-        : s === 'metrics' ? encodeMetrics(items as SignalItem['metrics'][]) : encodeLogs(items as SignalItem['logs'][]);
+      // Borrowed from the encoder: the store writes (segment log) or copies (memory) it before returning.
+      const body = s === 'traces' ? encodeBorrowed(s, items as SignalItem['traces'][])
+        : s === 'metrics' ? encodeBorrowed(s, items as SignalItem['metrics'][]) : encodeBorrowed(s, items as SignalItem['logs'][]);
       if (lane.store.append(body, items.length, points)) {
         this.durable[s] += items.length;
         lane.kick();

@@ -7,8 +7,9 @@
 // The ack cursor is one fixed-size line rewritten in place with pwrite(2) (one syscall per acknowledged batch,
 // not open+write+close+rename), carrying its own CRC: a torn or unreadable cursor means "nothing acknowledged",
 // i.e. duplicates after a restart, never a cursor pointing into the middle of a record.
-// Batches appended by this process also stay in memory (up to `retainBytes`) until acknowledged, so sending
-// them does not read them back from disk.
+// Nothing is allocated per batch: append writes the encoder's own buffer, and read() fills one buffer reused
+// for every batch (read back from the page cache: cheaper than keeping a copy of each batch alive until its
+// ack, which costs garbage-collector work in proportion to the backlog).
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -18,7 +19,7 @@ const MAGIC = 0x31514754; // "TGQ1" little-endian
 const HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
 const MAX_RECORD = 256 * 1024 * 1024;
 
-interface Entry extends StoredBatch { seg: number; offset: number; len: number; payload?: Buffer }
+interface Entry extends StoredBatch { seg: number; offset: number; len: number }
 
 export interface RecoveryStats { records: number; items: number; truncatedBytes: number; corruptRecords: number }
 
@@ -31,12 +32,11 @@ export class SegmentLog implements BatchStore {
   private activeFd: number | null = null;
   private nextId = 1;
   private items = 0;
-  private retained = 0; // bytes of payloads kept in memory
+  private readBuf = Buffer.allocUnsafeSlow(0);
   private cursorFd: number | null = null;
   readonly recovery: RecoveryStats = { records: 0, items: 0, truncatedBytes: 0, corruptRecords: 0 };
 
-  constructor(private readonly dir: string, private readonly budget: DiskBudget, private readonly segmentSize = 4 * 1024 * 1024,
-    private readonly retainBytes = 16 * 1024 * 1024) {
+  constructor(private readonly dir: string, private readonly budget: DiskBudget, private readonly segmentSize = 4 * 1024 * 1024) {
     mkdirSync(dir, { recursive: true });
     this.recover();
   }
@@ -56,9 +56,7 @@ export class SegmentLog implements BatchStore {
       const offset = this.segBytes.get(this.activeSeg) ?? 0;
       writeAll(this.activeFd!, header, payload, offset);
       this.segBytes.set(this.activeSeg, offset + size);
-      const keep = this.retained + payload.length <= this.retainBytes;
-      if (keep) this.retained += payload.length;
-      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, ...(keep ? { payload } : {}) });
+      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size });
       this.items += count;
       return true;
     } catch {
@@ -76,14 +74,19 @@ export class SegmentLog implements BatchStore {
 
   read(b: StoredBatch): Buffer {
     const e = b as Entry;
-    if (e.payload) return e.payload;
     let fd = this.readFds.get(e.seg);
     if (fd === undefined) {
       fd = openSync(this.segPath(e.seg), 'r');
       this.readFds.set(e.seg, fd);
     }
-    const out = Buffer.allocUnsafe(e.len);
-    readSync(fd, out, 0, e.len, e.offset + HEADER);
+    if (this.readBuf.length < e.len) this.readBuf = Buffer.allocUnsafeSlow(Math.max(e.len, this.readBuf.length * 2, 64 * 1024));
+    const out = this.readBuf.subarray(0, e.len);
+    let done = 0;
+    while (done < e.len) {
+      const n = readSync(fd, out, done, e.len - done, e.offset + HEADER + done);
+      if (n === 0) throw new Error(`segment ${e.seg}: record at ${e.offset} is cut short`);
+      done += n;
+    }
     return out;
   }
 
@@ -93,10 +96,6 @@ export class SegmentLog implements BatchStore {
     if (!e || e.id !== b.id) return;
     this.head++;
     this.items -= e.count;
-    if (e.payload) {
-      this.retained -= e.payload.length;
-      e.payload = undefined;
-    }
     const next = this.entries[this.head];
     if (!next || next.seg !== e.seg) this.deleteSegment(e.seg);
     // Compact the index now and then so it does not grow with everything ever sent.

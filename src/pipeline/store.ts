@@ -5,9 +5,13 @@
 export interface StoredBatch { readonly id: number; readonly count: number; readonly points: number; readonly bytes: number }
 
 export interface BatchStore {
-  /** false: refused (cap reached or write failed); the caller drops and counts. */
+  /**
+   * `payload` is borrowed (the encoder's reused buffer): a store writes or copies it before returning.
+   * false: refused (cap reached or write failed); the caller drops and counts.
+   */
   append(payload: Buffer, count: number, points?: number): boolean;
   peek(): StoredBatch | undefined;
+  /** The batch's bytes; may be a buffer the store reuses, so valid until the next read() (one sender per store). */
   read(b: StoredBatch): Buffer;
   ack(b: StoredBatch): void;
   pendingItems(): number;
@@ -30,15 +34,34 @@ export class DiskBudget {
   }
 }
 
+/** A slab of batches appended back to back; `live` counts those not yet acknowledged. */
+interface Chunk { buf: Buffer; used: number; live: number }
+interface MemEntry extends StoredBatch { chunk: Chunk; offset: number }
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `queue.persistent: false`: batches are copied into 4 MiB chunks (a batch larger than that gets its own), and a
+ * chunk whose batches are all acknowledged is reused — no buffer per batch, so a backlog does not turn into
+ * garbage-collector work. Bounded by the shared budget like the segment log.
+ */
 export class MemoryStore implements BatchStore {
-  private readonly batches: Array<StoredBatch & { payload: Buffer }> = [];
+  private readonly batches: MemEntry[] = [];
   private head = 0;
   private nextId = 1;
   private items = 0;
+  private current: Chunk | null = null;
+  private spare: Chunk | null = null;
   constructor(private readonly budget: DiskBudget) {}
   append(payload: Buffer, count: number, points = count): boolean {
-    if (!this.budget.reserve(payload.length)) return false;
-    this.batches.push({ id: this.nextId++, count, points, bytes: payload.length, payload });
+    const n = payload.length;
+    if (!this.budget.reserve(n)) return false;
+    let c = this.current;
+    if (!c || c.used + n > c.buf.length) c = this.newChunk(n);
+    payload.copy(c.buf, c.used);
+    this.batches.push({ id: this.nextId++, count, points, bytes: n, chunk: c, offset: c.used });
+    c.used += n;
+    c.live++;
     this.items += count;
     return true;
   }
@@ -46,7 +69,8 @@ export class MemoryStore implements BatchStore {
     return this.batches[this.head];
   }
   read(b: StoredBatch): Buffer {
-    return (b as StoredBatch & { payload: Buffer }).payload;
+    const e = b as MemEntry;
+    return e.chunk.buf.subarray(e.offset, e.offset + e.bytes);
   }
   ack(b: StoredBatch): void {
     const e = this.batches[this.head];
@@ -54,6 +78,11 @@ export class MemoryStore implements BatchStore {
     this.batches[this.head++] = undefined as never;
     this.items -= e.count;
     this.budget.release(e.bytes);
+    const c = e.chunk;
+    if (--c.live === 0) {
+      if (c === this.current) c.used = 0; // empty: fill it again from the start
+      else if (c.buf.length === CHUNK_BYTES) this.spare = c;
+    }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches.splice(0, this.head);
       this.head = 0;
@@ -66,4 +95,16 @@ export class MemoryStore implements BatchStore {
     return this.batches.length - this.head;
   }
   close(): void {}
+
+  private newChunk(n: number): Chunk {
+    let c: Chunk;
+    if (n > CHUNK_BYTES) c = { buf: Buffer.allocUnsafeSlow(n), used: 0, live: 0 };
+    else if (this.spare) {
+      c = this.spare;
+      this.spare = null;
+      c.used = 0;
+    } else c = { buf: Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    this.current = c;
+    return c;
+  }
 }

@@ -10,6 +10,11 @@ import { decodePartialSuccess } from '../proto/response.js';
 import type { OtlpSettings, OtlpSignal } from '../settings.js';
 
 const gzipAsync = promisify(gzip);
+/**
+ * zlib's fastest level: on span batches it costs a quarter of the default level's CPU (6) for requests ~4 %
+ * larger (bench:export measures both). OTLP/gRPC compresses inside grpc-js, at zlib's default level.
+ */
+export const GZIP_LEVEL = 1;
 const MAX_RESPONSE_BYTES = 1 << 20;
 
 export function createHttpTransport(s: OtlpSettings): OtlpTransport {
@@ -22,7 +27,7 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
   };
 
   async function send(signal: OtlpSignal, body: Buffer, timeoutMs: number): Promise<ExportOutcome> {
-    const payload = s.compression === 'gzip' ? await gzipAsync(body) : body;
+    const payload = s.compression === 'gzip' ? await gzipAsync(body, { level: GZIP_LEVEL }) : body;
     const headers: Record<string, string | number> = {
       ...s.headers,
       'Content-Type': 'application/x-protobuf',

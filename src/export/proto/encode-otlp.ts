@@ -11,7 +11,38 @@ import { ProtoWriter } from './writer.js';
 const NO_SCOPE: Scope = { name: 'telegen' };
 const shared = new ProtoWriter();
 
+/**
+ * The hot path's variant: the request encoded into the module's shared writer and returned without a copy —
+ * valid only until the next encode. The pipeline hands it straight to the persistent queue (which writes it to
+ * disk) or to the memory store (which copies it), so no buffer is allocated per batch.
+ */
+export function encodeBorrowed(signal: 'traces', items: readonly Span[]): Buffer;
+export function encodeBorrowed(signal: 'metrics', items: readonly Metric[]): Buffer;
+export function encodeBorrowed(signal: 'logs', items: readonly LogRecord[]): Buffer;
+export function encodeBorrowed(signal: 'traces' | 'metrics' | 'logs', items: readonly (Span | Metric | LogRecord)[]): Buffer {
+  if (signal === 'traces') writeTraces(items as readonly Span[], shared);
+  else if (signal === 'metrics') writeMetrics(items as readonly Metric[], shared);
+  else writeLogs(items as readonly LogRecord[], shared);
+  return shared.view();
+}
+
+/** ExportTraceServiceRequest bytes (a buffer of their own). */
 export function encodeTraces(spans: readonly Span[], w: ProtoWriter = shared): Buffer {
+  writeTraces(spans, w);
+  return w.finish();
+}
+
+export function encodeMetrics(metrics: readonly Metric[], w: ProtoWriter = shared): Buffer {
+  writeMetrics(metrics, w);
+  return w.finish();
+}
+
+export function encodeLogs(logs: readonly LogRecord[], w: ProtoWriter = shared): Buffer {
+  writeLogs(logs, w);
+  return w.finish();
+}
+
+function writeTraces(spans: readonly Span[], w: ProtoWriter): void {
   w.reset();
   for (const rg of groupByResource(spans, NO_SCOPE)) {
     const rs = w.begin(1); // resource_spans
@@ -24,7 +55,6 @@ export function encodeTraces(spans: readonly Span[], w: ProtoWriter = shared): B
     }
     w.end(rs);
   }
-  return w.finish();
 }
 
 function writeSpan(w: ProtoWriter, s: Span): void {
@@ -49,7 +79,7 @@ function writeSpan(w: ProtoWriter, s: Span): void {
 
 const TEMPORALITY: Record<Temporality, number> = { delta: 1, cumulative: 2 };
 
-export function encodeMetrics(metrics: readonly Metric[], w: ProtoWriter = shared): Buffer {
+function writeMetrics(metrics: readonly Metric[], w: ProtoWriter): void {
   w.reset();
   for (const rg of groupByResource(metrics, NO_SCOPE)) {
     const rm = w.begin(1); // resource_metrics
@@ -62,7 +92,6 @@ export function encodeMetrics(metrics: readonly Metric[], w: ProtoWriter = share
     }
     w.end(rm);
   }
-  return w.finish();
 }
 
 function writeMetric(w: ProtoWriter, m: Metric): void {
@@ -120,7 +149,7 @@ function writeHistogramPoint(w: ProtoWriter, p: HistogramPoint): void {
   w.end(at);
 }
 
-export function encodeLogs(logs: readonly LogRecord[], w: ProtoWriter = shared): Buffer {
+function writeLogs(logs: readonly LogRecord[], w: ProtoWriter): void {
   w.reset();
   for (const rg of groupByResource(logs, NO_SCOPE)) {
     const rl = w.begin(1); // resource_logs
@@ -133,7 +162,6 @@ export function encodeLogs(logs: readonly LogRecord[], w: ProtoWriter = shared):
     }
     w.end(rl);
   }
-  return w.finish();
 }
 
 function writeLog(w: ProtoWriter, l: LogRecord): void {

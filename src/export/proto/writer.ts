@@ -11,17 +11,22 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
   /** Over `buf`: setBigUint64 is inlined by V8 (far cheaper than Buffer#writeBigUInt64LE). */
-  private view: DataView;
+  private dv: DataView;
 
   constructor(initial = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** Start a fresh message (the buffer is kept). */
   reset(): this {
     this.pos = 0;
     return this;
+  }
+
+  /** What was written, without a copy: valid only until this writer is used again. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
   }
 
   /** A copy of what was written: the buffer itself is reused by the next message. */
@@ -39,7 +44,7 @@ export class ProtoWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   private rawVarint32(v: number): void {
@@ -89,7 +94,7 @@ export class ProtoWriter {
   fixed64(field: number, v: bigint): void {
     this.tag(field, WIRE_I64);
     this.ensure(8);
-    this.view.setBigUint64(this.pos, v, true); // wraps modulo 2^64 like asUintN
+    this.dv.setBigUint64(this.pos, v, true); // wraps modulo 2^64 like asUintN
     this.pos += 8;
   }
 
@@ -105,7 +110,7 @@ export class ProtoWriter {
   sfixed64(field: number, v: number | bigint): void {
     this.tag(field, WIRE_I64);
     this.ensure(8);
-    this.view.setBigInt64(this.pos, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)), true);
+    this.dv.setBigInt64(this.pos, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)), true);
     this.pos += 8;
   }
 

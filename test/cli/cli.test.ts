@@ -167,3 +167,30 @@ describe('diagnostics', () => {
     assert.equal(r.stdout[1], 0x8b, 'gzip magic on stdout');
   });
 });
+
+describe('diagnostics with a running agent', () => {
+  test('asks the agent API: status, eBPF, metrics snapshot, recent logs; the token is used but never written', async (t) => {
+    const { spawnAgent, msg, QUIET_CONFIG } = await import('../helpers/spawn-agent.js');
+    const yaml = QUIET_CONFIG + 'self_telemetry:\n  listen: "127.0.0.1:0"\n  debug:\n    enabled: true\n  auth:\n    enabled: true\n    bearer_token: run-diag-canary-42\n';
+    // QUIET_CONFIG already has a self_telemetry section: merge by replacing it.
+    const { dir, file } = tempConfig(yaml.replace('self_telemetry:\n  listen: "127.0.0.1:0"\n', ''));
+    const agent = spawnAgent(['run', '-c', file], { env: { PATH: process.env.PATH } });
+    t.after(() => agent.kill('SIGKILL'));
+    const listening = await agent.waitFor(msg('api listening'));
+    const endpoint = String(listening.address);
+    await agent.waitFor(msg('telegen started'));
+    const out = join(dir, 'live.tar.gz');
+    const r = spawnSync(process.execPath, [BIN, 'diagnostics', '-c', file, '--endpoint', endpoint, '-o', out, '--include-logs'], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    const names = execFileSync('tar', ['tzf', out]).toString();
+    for (const n of ['status.json', 'status-ebpf.json', 'status-export.json', 'ready.json', 'metrics.txt', 'config.json', 'logs.txt']) assert.ok(names.includes(n), n);
+    const read = (n: string) => execFileSync('tar', ['xzOf', out, `telegen-diagnostics/${n}`]).toString();
+    assert.match(read('agent.txt'), /agent answering/);
+    assert.equal((JSON.parse(read('status.json')) as { mode: string }).mode, 'agent');
+    assert.match(read('metrics.txt'), /^# HELP telegen_/m);
+    assert.match(read('logs.txt'), /telegen started/);
+    assert.ok(!execFileSync('tar', ['xzOf', out]).toString().includes('run-diag-canary-42'));
+    agent.kill('SIGTERM');
+    assert.equal(await agent.exited, 0);
+  });
+});

@@ -4,7 +4,11 @@ import type { ExportOutcome } from './outcome.js';
 import type { OtlpSignal } from './settings.js';
 
 export interface OtlpTransport {
-  /** Send one ExportXServiceRequest (protobuf bytes, uncompressed). Never throws: failures are outcomes. */
-  send(signal: OtlpSignal, body: Buffer, timeoutMs: number): Promise<ExportOutcome>;
+  /**
+   * Send one ExportXServiceRequest: protobuf bytes, gzip-compressed when `gzipped` (the persistent queue keeps
+   * batches compressed when OTLP/HTTP with gzip is configured). The transport compresses or decompresses as its
+   * settings need. Never throws: failures are outcomes.
+   */
+  send(signal: OtlpSignal, body: Buffer, timeoutMs: number, gzipped?: boolean): Promise<ExportOutcome>;
   close(): Promise<void>;
 }

@@ -67,6 +67,10 @@ export function classifyGrpc(code: number, details: string, retryInfoMs: number 
   return { kind: 'permanent', status: name, message, errorType };
 }
 
+/** A queued batch that does not decompress (cannot happen with an intact CRC): dropped, never retried forever. */
+export const corruptBatch = (e: unknown): ExportOutcome =>
+  ({ kind: 'permanent', status: 'corrupt_batch', message: `queued batch does not decompress: ${(e as Error).message}`, errorType: 'corrupt_batch' });
+
 /** A transport failure before any response (refused, reset, DNS, TLS handshake, timeout): retryable. */
 export function classifyNetworkError(err: NodeJS.ErrnoException): ExportOutcome {
   const code = err.code ?? '';

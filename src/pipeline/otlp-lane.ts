@@ -60,7 +60,7 @@ export class OtlpLane {
         const t = this.opts.transport();
         if (!t) return { kind: 'retryable', status: 'no_endpoint', message: 'no OTLP endpoint', errorType: 'no_endpoint' };
         const started = process.hrtime.bigint();
-        const o = await withTimeout(t, this.signal, body, this.opts.timeoutMs());
+        const o = await withTimeout(t, this.signal, body, this.opts.timeoutMs(), batch.gzip);
         this.hooks.attempted(this.signal, o, Number(process.hrtime.bigint() - started) / 1e9, batch);
         return o;
       }, this.opts.policy(), abort, () => undefined);

@@ -4,13 +4,14 @@
 // (metrics). It answers /status/export, the `otlp` readiness check and /admin/flush.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { ExportPipeline, Health, SubsystemContext } from '../agent/subsystem.js';
 import type { TelegenConfig } from '../config/schema.js';
 import { parseDuration } from '../config/types.js';
 import type { OtlpTransport } from '../export/exporter.js';
 import { FileExporter } from '../export/file/writer.js';
 import { createGrpcTransport } from '../export/otlp-grpc/transport.js';
-import { createHttpTransport } from '../export/otlp-http/transport.js';
+import { createHttpTransport, GZIP_LEVEL } from '../export/otlp-http/transport.js';
 import type { ExportOutcome } from '../export/outcome.js';
 import { encodeBorrowed } from '../export/proto/encode-otlp.js';
 import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
@@ -333,9 +334,13 @@ export class TelegenPipeline implements ExportPipeline {
       const lane = this.lanes.get(s)!;
       const points = s === 'metrics' ? dataPoints(items as SignalItem['metrics'][]) : items.length;
       // Borrowed from the encoder: the store writes (segment log) or copies (memory) it before returning.
-      const body = s === 'traces' ? encodeBorrowed(s, items as SignalItem['traces'][])
+      const raw = s === 'traces' ? encodeBorrowed(s, items as SignalItem['traces'][])
         : s === 'metrics' ? encodeBorrowed(s, items as SignalItem['metrics'][]) : encodeBorrowed(s, items as SignalItem['logs'][]);
-      if (lane.store.append(body, items.length, points)) {
+      // OTLP/HTTP with gzip: compress once, here, and queue the compressed bytes (a fraction of the disk, the
+      // checksum and the copies); the transport sends them as they are. gRPC compresses inside grpc-js.
+      const gzip = this.settings?.protocol === 'http' && this.settings.compression === 'gzip';
+      const body = gzip ? gzipSync(raw, { level: GZIP_LEVEL }) : raw;
+      if (lane.store.append(body, items.length, points, gzip)) {
         this.durable[s] += items.length;
         lane.kick();
       } else this.drop(signal, items, 'disk_full');

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { BatchStore, DiskBudget, StoredBatch } from './store.js';
 
-const MAGIC = 0x31514754; // "TGQ1" little-endian
+const MAGIC = 0x31514754; // "TGQ1" little-endian: the payload is protobuf
+const MAGIC_GZIP = 0x315a4754; // "TGZ1": the payload is gzip-compressed protobuf
 const HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
 const MAX_RECORD = 256 * 1024 * 1024;
 
@@ -42,13 +43,13 @@ export class SegmentLog implements BatchStore {
   }
 
   /** Append one batch; false when the disk cap (or the disk) refuses it — the caller counts the drop. */
-  append(payload: Buffer, count: number, points = count): boolean {
+  append(payload: Buffer, count: number, points = count, gzip = false): boolean {
     const size = HEADER + payload.length;
     if (!this.budget.reserve(size)) return false;
     try {
       if (this.activeFd === null || (this.segBytes.get(this.activeSeg) ?? 0) >= this.segmentSize) this.roll();
       const header = Buffer.allocUnsafe(HEADER);
-      header.writeUInt32LE(MAGIC, 0);
+      header.writeUInt32LE(gzip ? MAGIC_GZIP : MAGIC, 0);
       header.writeUInt32LE(payload.length, 4);
       header.writeUInt32LE(count, 8);
       header.writeUInt32LE(points, 12);
@@ -56,7 +57,7 @@ export class SegmentLog implements BatchStore {
       const offset = this.segBytes.get(this.activeSeg) ?? 0;
       writeAll(this.activeFd!, header, payload, offset);
       this.segBytes.set(this.activeSeg, offset + size);
-      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size });
+      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, gzip });
       this.items += count;
       return true;
     } catch {
@@ -222,13 +223,14 @@ export class SegmentLog implements BatchStore {
     while (pos + HEADER <= size) {
       readSync(fd, header, 0, HEADER, pos);
       const len = header.readUInt32LE(4);
-      if (header.readUInt32LE(0) !== MAGIC || len > MAX_RECORD || pos + HEADER + len > size) break;
+      const magic = header.readUInt32LE(0);
+      if ((magic !== MAGIC && magic !== MAGIC_GZIP) || len > MAX_RECORD || pos + HEADER + len > size) break;
       const payload = Buffer.allocUnsafe(len);
       readSync(fd, payload, 0, len, pos + HEADER);
       if (crc32(payload, crc32(header.subarray(8, 16))) !== header.readUInt32LE(16)) break;
       const count = header.readUInt32LE(8);
       const points = header.readUInt32LE(12);
-      this.entries.push({ id: this.nextId++, seg, offset: pos, len, count, points, bytes: HEADER + len });
+      this.entries.push({ id: this.nextId++, seg, offset: pos, len, count, points, bytes: HEADER + len, gzip: magic === MAGIC_GZIP });
       this.items += count;
       pos += HEADER + len;
     }

@@ -1,15 +1,18 @@
 // Where encoded batches wait for the backend: the persistent segment log by default, or memory when
 // `queue.persistent` is false. Both are FIFO and bounded by one byte budget shared by every signal.
 
-/** count: queue items (spans, Metric objects, log records); points: metric data points (= count for others). */
-export interface StoredBatch { readonly id: number; readonly count: number; readonly points: number; readonly bytes: number }
+/**
+ * count: queue items (spans, Metric objects, log records); points: metric data points (= count for others);
+ * gzip: the payload is gzip-compressed protobuf (else plain protobuf).
+ */
+export interface StoredBatch { readonly id: number; readonly count: number; readonly points: number; readonly bytes: number; readonly gzip: boolean }
 
 export interface BatchStore {
   /**
    * `payload` is borrowed (the encoder's reused buffer): a store writes or copies it before returning.
    * false: refused (cap reached or write failed); the caller drops and counts.
    */
-  append(payload: Buffer, count: number, points?: number): boolean;
+  append(payload: Buffer, count: number, points?: number, gzip?: boolean): boolean;
   peek(): StoredBatch | undefined;
   /** The batch's bytes; may be a buffer the store reuses, so valid until the next read() (one sender per store). */
   read(b: StoredBatch): Buffer;
@@ -53,13 +56,13 @@ export class MemoryStore implements BatchStore {
   private current: Chunk | null = null;
   private spare: Chunk | null = null;
   constructor(private readonly budget: DiskBudget) {}
-  append(payload: Buffer, count: number, points = count): boolean {
+  append(payload: Buffer, count: number, points = count, gzip = false): boolean {
     const n = payload.length;
     if (!this.budget.reserve(n)) return false;
     let c = this.current;
     if (!c || c.used + n > c.buf.length) c = this.newChunk(n);
     payload.copy(c.buf, c.used);
-    this.batches.push({ id: this.nextId++, count, points, bytes: n, chunk: c, offset: c.used });
+    this.batches.push({ id: this.nextId++, count, points, bytes: n, gzip, chunk: c, offset: c.used });
     c.used += n;
     c.live++;
     this.items += count;

@@ -3,7 +3,7 @@
 // what is queued; a setting that cannot be honoured, or a change of queue.directory, makes the reload fail and
 // the Agent roll back, and the running pipeline keeps exporting with the old settings.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -145,6 +145,26 @@ describe('export pipeline reload (real Agent)', () => {
     assert.deepEqual(seqsOf(http.received.map((x) => x.body)).sort((a, b) => a - b), range(0, 10));
     assert.equal(grpc.received.length, 0, 'the refused endpoint got nothing');
     assert.equal((pipeline.status() as Status).protocol, 'http');
+  });
+
+  it('batches queued gzip-compressed (OTLP/HTTP + gzip) are sent plain after a reload turns compression off', async () => {
+    const { http } = await receivers();
+    http.replies.push(...Array.from({ length: 10_000 }, () => ({ httpStatus: 503 })));
+    const otlp = { endpoint: `http://127.0.0.1:${http.port}`, protocol: 'http', flush_interval: '50ms', traces: { batch_size: 5 } };
+    const { agent, pipeline, rewrite, dir } = await startAgent(otlp);
+    pipeline.push('traces', range(0, 10).map((n) => span(n)));
+    await waitFor(() => pipeline.health().startsWith('failed: HTTP 503'), 5000, 'the 503s');
+    // The persistent queue holds the compressed bytes (record magic "TGZ1").
+    const segDir = join(dir, 'queue', 'traces');
+    const seg = readdirSync(segDir).find((f) => f.endsWith('.seg'))!;
+    assert.equal(readFileSync(join(segDir, seg)).subarray(0, 4).toString('latin1'), 'TGZ1');
+
+    rewrite({ ...otlp, compression: 'none' });
+    assert.deepEqual(await agent.reload(), { ok: true });
+    http.replies.length = 0;
+    await waitFor(() => seqsOf(http.received.map((x) => x.body)).length === 10, 5000, 'delivery after the reload');
+    assert.deepEqual(seqsOf(http.received.map((x) => x.body)).sort((a, b) => a - b), range(0, 10));
+    for (const rx of http.received) assert.equal(rx.gzip, false);
   });
 
   it('readiness reflects an unreachable endpoint before anything is sent, and recovers when it comes up', async () => {

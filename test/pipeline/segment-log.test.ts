@@ -98,4 +98,17 @@ describe('persistent segment log', () => {
     assert.deepEqual(drainAll(new SegmentLog(dir, new DiskBudget(1 << 30))), [0, 1, 2]);
     truncateSync(join(dir, 'ack'), 0);
   });
+  it('keeps whether a batch is gzip-compressed across a reopen', () => {
+    const dir = tmp('seglog-gzip');
+    const log = new SegmentLog(dir, new DiskBudget(1 << 30), 1000);
+    for (let i = 0; i < 6; i++) assert.equal(log.append(payload(i), 1, 1, i % 2 === 1), true);
+    log.close();
+    const again = new SegmentLog(dir, new DiskBudget(1 << 30), 1000);
+    const flags: boolean[] = [];
+    for (let b = again.peek(); b; b = again.peek()) {
+      flags.push(b.gzip);
+      again.ack(b);
+    }
+    assert.deepEqual(flags, [false, true, false, true, false, true]);
+  });
 });

@@ -1,9 +1,10 @@
 // OTLP/gRPC with @grpc/grpc-js: unary calls on the official service methods
 // (opentelemetry.proto.collector.<signal>.v1.<Signal>Service/Export), the request body being the encoded
 // ExportXServiceRequest. gzip via the channel's default compression; TLS via grpc-js SSL credentials.
+import { gunzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import type { OtlpTransport } from '../exporter.js';
-import { classifyGrpc, ok, type ExportOutcome } from '../outcome.js';
+import { classifyGrpc, corruptBatch, ok, type ExportOutcome } from '../outcome.js';
 import { allFields, decodePartialSuccess } from '../proto/response.js';
 import type { OtlpSettings, OtlpSignal } from '../settings.js';
 
@@ -27,7 +28,16 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
     'grpc.keepalive_time_ms': 60_000,
   });
 
-  function send(signal: OtlpSignal, body: Buffer, timeoutMs: number): Promise<ExportOutcome> {
+  function send(signal: OtlpSignal, body: Buffer, timeoutMs: number, gzipped = false): Promise<ExportOutcome> {
+    // grpc-js compresses messages itself: a batch queued compressed (OTLP/HTTP with gzip before a reload) goes
+    // in as plain protobuf.
+    if (gzipped) {
+      try {
+        body = gunzipSync(body);
+      } catch (e) {
+        return Promise.resolve(corruptBatch(e));
+      }
+    }
     const md = new grpc.Metadata();
     for (const [k, v] of Object.entries(s.headers)) md.set(k.toLowerCase(), v);
     return new Promise((resolve) => {

@@ -3,13 +3,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gunzip, gzip } from 'node:zlib';
 import type { OtlpTransport } from '../exporter.js';
-import { classifyHttp, classifyNetworkError, ok, type ExportOutcome } from '../outcome.js';
+import { classifyHttp, classifyNetworkError, corruptBatch, ok, type ExportOutcome } from '../outcome.js';
 import { decodePartialSuccess } from '../proto/response.js';
 import type { OtlpSettings, OtlpSignal } from '../settings.js';
 
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 /**
  * zlib's fastest level: on span batches it costs a quarter of the default level's CPU (6) for requests ~4 %
  * larger (bench:export measures both). OTLP/gRPC compresses inside grpc-js, at zlib's default level.
@@ -26,8 +27,17 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
     traces: new URL(`${s.target}/v1/traces`), metrics: new URL(`${s.target}/v1/metrics`), logs: new URL(`${s.target}/v1/logs`),
   };
 
-  async function send(signal: OtlpSignal, body: Buffer, timeoutMs: number): Promise<ExportOutcome> {
-    const payload = s.compression === 'gzip' ? await gzipAsync(body, { level: GZIP_LEVEL }) : body;
+  async function send(signal: OtlpSignal, body: Buffer, timeoutMs: number, gzipped = false): Promise<ExportOutcome> {
+    let payload = body;
+    if (s.compression === 'gzip' && !gzipped) payload = await gzipAsync(body, { level: GZIP_LEVEL });
+    // Queued compressed under an earlier configuration (a reload turned gzip off): decompress.
+    else if (s.compression === 'none' && gzipped) {
+      try {
+        payload = await gunzipAsync(body);
+      } catch (e) {
+        return corruptBatch(e);
+      }
+    }
     const headers: Record<string, string | number> = {
       ...s.headers,
       'Content-Type': 'application/x-protobuf',

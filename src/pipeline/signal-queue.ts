@@ -30,13 +30,18 @@ export class SignalQueue<T> {
   take(max: number): T[] {
     const end = Math.min(this.items.length, this.head + max);
     const out = this.items.slice(this.head, end);
-    for (let i = this.head; i < end; i++) this.bytes -= this.sizes[i]!;
+    for (let i = this.head; i < end; i++) {
+      this.bytes -= this.sizes[i]!;
+      this.items[i] = undefined as T; // taken: let it be collected before the next compaction
+    }
     this.head = end;
     if (this.head === this.items.length) {
       this.items = [];
       this.sizes = [];
       this.head = 0;
-    } else if (this.head > 4096) {
+    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
+      // Compact once the taken prefix is half the array: amortized O(1) per item (not a copy of the whole
+      // backlog every few batches).
       this.items = this.items.slice(this.head);
       this.sizes = this.sizes.slice(this.head);
       this.head = 0;

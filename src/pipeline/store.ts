@@ -42,6 +42,13 @@ interface Chunk { buf: Buffer; used: number; live: number }
 interface MemEntry extends StoredBatch { chunk: Chunk; offset: number }
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Emptied chunks kept for reuse, process-wide (every signal's store, and a store re-created by a restart of the
+ * pipeline), at most 8 (32 MiB). Fresh chunks are external memory to V8: allocating them in bursts triggers full
+ * garbage collections that mark the whole heap — the pool keeps a backlog that comes and goes from doing that.
+ */
+const chunkPool: Buffer[] = [];
+const POOL_MAX = 8;
 
 /**
  * `queue.persistent: false`: batches are copied into 4 MiB chunks (a batch larger than that gets its own), and a
@@ -54,7 +61,6 @@ export class MemoryStore implements BatchStore {
   private nextId = 1;
   private items = 0;
   private current: Chunk | null = null;
-  private spare: Chunk | null = null;
   constructor(private readonly budget: DiskBudget) {}
   append(payload: Buffer, count: number, points = count, gzip = false): boolean {
     const n = payload.length;
@@ -84,7 +90,7 @@ export class MemoryStore implements BatchStore {
     const c = e.chunk;
     if (--c.live === 0) {
       if (c === this.current) c.used = 0; // empty: fill it again from the start
-      else if (c.buf.length === CHUNK_BYTES) this.spare = c;
+      else if (c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
     }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches.splice(0, this.head);
@@ -97,16 +103,15 @@ export class MemoryStore implements BatchStore {
   pendingBatches(): number {
     return this.batches.length - this.head;
   }
-  close(): void {}
+  close(): void {
+    const c = this.current;
+    this.current = null;
+    if (c && c.live === 0 && c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
+  }
 
   private newChunk(n: number): Chunk {
-    let c: Chunk;
-    if (n > CHUNK_BYTES) c = { buf: Buffer.allocUnsafeSlow(n), used: 0, live: 0 };
-    else if (this.spare) {
-      c = this.spare;
-      this.spare = null;
-      c.used = 0;
-    } else c = { buf: Buffer.allocUnsafeSlow(CHUNK_BYTES), used: 0, live: 0 };
+    const buf = n > CHUNK_BYTES ? Buffer.allocUnsafeSlow(n) : chunkPool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    const c = { buf, used: 0, live: 0 };
     this.current = c;
     return c;
   }

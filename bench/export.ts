@@ -79,8 +79,8 @@ async function settle(): Promise<void> {
   await sleep(50);
 }
 
-function cpuSeconds<T>(fn: () => T): { cpu: number; wall: number; result: T } {
-  gc();
+async function cpuSeconds<T>(fn: () => T): Promise<{ cpu: number; wall: number; result: T }> {
+  await settle();
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const result = fn();
@@ -103,17 +103,18 @@ const batches = <T>(a: T[], size = BATCH) => Array.from({ length: Math.ceil(a.le
 // Encoding alone (warm up first).
 for (let k = 0; k < 2; k++) for (const b of batches(spans).slice(0, 20)) encodeTraces(b);
 for (const b of batches(sdkSpans).slice(0, 20)) ProtobufTraceSerializer.serializeRequest(b);
-const encOurs = cpuSeconds(() => { let bytes = 0; for (const b of batches(spans)) bytes += encodeTraces(b).length; return bytes; });
-const encSdk = cpuSeconds(() => { let bytes = 0; for (const b of batches(sdkSpans)) bytes += ProtobufTraceSerializer.serializeRequest(b)!.length; return bytes; });
+const encOurs = await cpuSeconds(() => { let bytes = 0; for (const b of batches(spans)) bytes += encodeTraces(b).length; return bytes; });
+const encSdk = await cpuSeconds(() => { let bytes = 0; for (const b of batches(sdkSpans)) bytes += ProtobufTraceSerializer.serializeRequest(b)!.length; return bytes; });
 
 // What gzip costs on these requests, at Telegen's OTLP/HTTP level and at zlib's default (the SDK's).
 const sample = batches(spans).slice(0, 40).map((b) => encodeTraces(b));
-const gz = (level: number) => {
-  const r = cpuSeconds(() => sample.reduce((n, b) => n + gzipSync(b, { level }).length, 0));
+const gz = async (level: number) => {
+  const r = await cpuSeconds(() => sample.reduce((n, b) => n + gzipSync(b, { level }).length, 0));
   return { usPerBatch: (r.cpu * 1e6) / sample.length, ratio: r.result / sample.reduce((n, b) => n + b.length, 0) };
 };
-gz(GZIP_LEVEL);
-const [gzFast, gzDefault] = [gz(GZIP_LEVEL), gz(6)];
+await gz(GZIP_LEVEL);
+const gzFast = await gz(GZIP_LEVEL);
+const gzDefault = await gz(6);
 
 // End to end to a sink in another process.
 const sink = fork(join(import.meta.dirname, 'lib/otlp-sink.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -192,21 +193,25 @@ for (const size of E2E_BATCHES) {
 }
 sink.kill();
 
-const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource), the same batch size on both sides, local sink in a
-separate process that answers without decoding. Figures are spans per CPU-second of the exporting process (user + system of
-\`process.cpuUsage()\`, which includes its GC and libuv threads, e.g. gzip; a full GC runs before every measured run, outside it), Telegen vs the OpenTelemetry JS SDK exporters on the same
-spans in the same run, the same compression on both sides; ratio = SDK CPU time / Telegen CPU time. End-to-end figures are the median of
-${ROUNDS} runs, the three variants in rotating order. Telegen end to end starts at \`push\` and includes its in-memory queue, batching, encoding, the persistent
-segment log (each batch appended with its CRC before it is sent, read from memory when sent, deleted after the ack) or, in the
-"in memory" column, \`queue.persistent: false\`; the SDK side starts at \`exporter.export\` (its span processor queue is not counted).
-One request in flight per signal on both sides. The machine is shared with other work while this runs: figures are noisy (±20 %).
+const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource), the same batch size on both sides, a local sink in a
+separate process that answers without decoding. Figures are spans per CPU-second of the exporting process: user + system of
+\`process.cpuUsage()\`, which includes its GC and libuv threads (gzip); a full GC runs before every measured run, outside it.
+Telegen vs the OpenTelemetry JS SDK exporters on the same spans in the same run, with the same compression setting; ratio = SDK
+CPU time / Telegen CPU time. End-to-end figures are the median of ${ROUNDS} runs, the three variants in rotating order.
+
+- Telegen end to end starts at \`push\`: in-memory queue, batching, encoding, then either the persistent segment log (default:
+  each batch appended with its CRC before it counts as accepted — compressed first with OTLP/HTTP + gzip —, read back from the
+  page cache to be sent, deleted after the ack) or, in the "in memory" column, \`queue.persistent: false\`.
+- The SDK side starts at \`exporter.export\` (its span processor's queue is not counted). One request in flight on both sides.
+- The machine is shared with other work while this runs, and runs are bimodal: a full (mark-compact) GC, whose cost grows with
+  the benchmark's own heap of 200k prepared spans, lands in some runs and not in others. Read ±25 % on any single figure.
 
 | what | batch | compression | Telegen, persistent queue | Telegen, in memory | SDK | ratio (persistent) | ratio (in memory) |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 gzip: Telegen's OTLP/HTTP transport uses level ${GZIP_LEVEL}, the SDK's zlib's default (6); OTLP/gRPC compresses inside grpc-js at zlib's
-default level on both sides. On these requests level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
+default level on both sides. Measured alone on these requests, level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
 the size, level 6 ${gzDefault.usPerBatch.toFixed(0)} µs for ${(gzDefault.ratio * 100).toFixed(1)} %.
 
 Goals: ≥ 300k spans/s per core encoding; ≥ 3× the SDK end to end. See docs/export.md ("Performance") for where the time goes.`;

@@ -1,21 +1,31 @@
-// npm run bench:http-tracing — what HTTP tracing costs a traced server. nginx (one worker, a small static
-// page) is driven by autocannon at fixed rates up to saturation, with the HTTP tracer detached and attached, in
-// the same run and alternating per rate. This process is the agent (eBPF core + discovery + HTTP tracer); the
-// load tool and the server are separate processes. Reported: the agent's CPU per 1k req/s (its process CPU with
-// the tracer minus without), throughput ratio and p99 ratio (with / without). The kernel-side cost (our
-// tracepoints run in the server's and the load tool's syscalls) shows up in the ratios, not in agent CPU.
+// npm run bench:http-tracing — what HTTP tracing costs a traced server. nginx (one worker, a small static page)
+// is driven at fixed rates up to saturation with the HTTP tracer detached and attached, alternating per rate, in
+// one run. The agent (eBPF core + discovery + HTTP tracer) is its own process running the compiled code (dist/,
+// built first), so what is measured is what ships. The load generator is a tool, not the system under test:
+//   - "server traced": wrk (C, cheap) drives nginx and is excluded from tracing by a discovery.exclude rule on
+//     its executable; every other process is traced (the default selection), so this is one server span per
+//     request — the deployment where clients are elsewhere.
+//   - "both ends traced": autocannon (a Node client) drives nginx and both are selected by discovery.instrument:
+//     a server and a client span per request, both ends on one host.
+// Reported per point: throughput and p99 (off / on), the agent's CPU (its process CPU on minus off, every thread),
+// and the kernel time of the tracer's BPF programs (kernel.bpf_stats_enabled), which the traced processes pay in
+// their own syscalls — per 1k req/s each.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
-import { startAgentSlice, freePort, waitForPort } from '../test/tracing/helpers.js';
+import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const RATES = (process.env.BENCH_RATES ?? '1000,2000,4000,0').split(',').map(Number); // 0 = saturation
+const RATES = (process.env.BENCH_RATES ?? '1000,2000,4000,8000,0').split(',').map(Number); // 0 = saturation
 const CONNECTIONS = 16;
+const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
-interface Run { rps: number; p99: number; p50: number; errors: number; cpuSec: number; spans: number }
+interface Load { rps: number; requests: number; p99: number; errors: number }
+interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number }
+type Loader = (rate: number, seconds?: number) => Promise<Load>;
 
 function startNginx(dir: string, port: number): ChildProcess {
   mkdirSync(join(dir, 'html'));
@@ -28,17 +38,49 @@ http { access_log off; client_body_temp_path ${dir}/t; proxy_temp_path ${dir}/t;
   return spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
 }
 
-function autocannon(url: string, rate: number, seconds = SECONDS): Promise<{ rps: number; p99: number; p50: number; errors: number }> {
-  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...(rate > 0 ? ['-R', String(rate)] : []), url];
-  return new Promise((resolve, reject) => {
+/** wrk, one thread, CONNECTIONS connections; a fixed rate is a per-connection pause between requests (Lua delay()). */
+function wrkLoader(url: string, dir: string): Loader {
+  const script = join(dir, 'report.lua');
+  writeFileSync(script, `
+local d = tonumber(os.getenv("WRK_DELAY_MS") or "0")
+if d > 0 then function delay() return d end end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"p99_us":%d}\\n', summary.requests,
+    summary.duration, e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(99)))
+end`);
+  return (rate, seconds = SECONDS) => new Promise((resolve, reject) => {
+    // Each connection does request → response → pause: the pause is what is left of its share of the period.
+    const delayMs = rate > 0 ? Math.max(1, Math.round((CONNECTIONS * 1000) / rate - 0.2)) : 0;
+    const p = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url], {
+      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, WRK_DELAY_MS: String(delayMs) },
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('error', reject);
+    p.on('close', () => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as { requests: number; duration_us: number; errors: number; p99_us: number };
+        resolve({ rps: r.requests / (r.duration_us / 1e6), requests: r.requests, p99: r.p99_us / 1000, errors: r.errors });
+      } catch (e) {
+        reject(new Error(`wrk output: ${out}: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+/** autocannon (a Node client, itself traced in "both ends traced"). */
+function autocannonLoader(url: string): Loader {
+  return (rate, seconds = SECONDS) => new Promise((resolve, reject) => {
+    const args = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...(rate > 0 ? ['-R', String(rate)] : []), url];
     const p = spawn(join(process.cwd(), 'node_modules/.bin/autocannon'), args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
     p.on('close', () => {
       try {
-        const r = JSON.parse(out) as { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number };
-        resolve({ rps: r.requests.average, p99: r.latency.p99, p50: r.latency.p50, errors: r.errors + r.non2xx });
+        const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p99: number }; errors: number; non2xx: number };
+        resolve({ rps: r.requests.average, requests: r.requests.total, p99: r.latency.p99, errors: r.errors + r.non2xx });
       } catch (e) {
         reject(e);
       }
@@ -46,49 +88,94 @@ function autocannon(url: string, rate: number, seconds = SECONDS): Promise<{ rps
   });
 }
 
-async function measure(url: string, rate: number, spansNow: () => number): Promise<Run> {
-  const spans0 = spansNow();
-  const cpu0 = process.cpuUsage();
-  const r = await autocannon(url, rate);
-  // Let the last events drain before reading the CPU they cost.
-  await new Promise((res) => setTimeout(res, 300));
-  const cpu = process.cpuUsage(cpu0);
-  return { ...r, cpuSec: (cpu.user + cpu.system) / 1e6, spans: spansNow() - spans0 };
+/** The agent process (bench/lib/http-tracing-agent.mjs on dist/), one command at a time. */
+class Agent {
+  private readonly proc: ChildProcess;
+  private readonly replies: Array<(line: string) => void> = [];
+
+  constructor(opts: object) {
+    this.proc = spawn(process.execPath, [join(import.meta.dirname, 'lib', 'http-tracing-agent.mjs'), JSON.stringify(opts)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => this.replies.shift()?.(l));
+  }
+
+  command<T>(cmd: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.replies.push((l) => {
+        const r = JSON.parse(l) as T & { error?: string };
+        if (r.error) reject(new Error(r.error));
+        else resolve(r);
+      });
+      this.proc.stdin!.write(`${cmd}\n`);
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.proc.once('close', () => resolve());
+      this.proc.stdin!.end();
+      setTimeout(() => this.proc.kill('SIGKILL'), 10_000).unref();
+    });
+  }
 }
 
-type Mode = 'both ends traced' | 'server only';
+interface AgentStats { cpuUs: number; spans: number; spansOnPort: number; lost: number }
 
-async function series(url: string, port: number, mode: Mode, rows: string[]): Promise<void> {
-  // "server only": discovery.instrument selects nginx by its port, so only nginx's side is traced (the common case
-  // of clients outside the host) and nothing else on this shared host adds to the agent's CPU. "both ends": the
-  // default (every process): the load tool's client side too — and whatever else runs on the host meanwhile.
-  // Discovery's periodic /proc rescan (exec/exit events still update it) would land at random in one window or
-  // the other; it is not the tracer's cost.
-  const slice = await startAgentSlice((c) => {
-    c.discovery.scan_interval = '1h';
-    if (mode === 'server only') c.discovery.instrument = [{ open_ports: String(port) }];
-  }, { record: false });
-  let spans = 0;
-  slice.tracer.onSpan(() => spans++);
+/** Kernel time spent in the given BPF programs so far (ns), from bpftool's run_time_ns. */
+function bpfRunTimeNs(ids: number[]): number {
+  if (ids.length === 0) return 0;
+  const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { maxBuffer: 64 << 20 });
+  const progs = JSON.parse(r.stdout.toString() || '[]') as Array<{ id: number; run_time_ns?: number }>;
+  const wanted = new Set(ids);
+  return progs.filter((p) => wanted.has(p.id)).reduce((n, p) => n + (p.run_time_ns ?? 0), 0);
+}
+
+async function measure(agent: Agent, load: Loader, rate: number, programs: number[]): Promise<Run> {
+  const s0 = await agent.command<AgentStats>('stats');
+  const k0 = bpfRunTimeNs(programs);
+  const r = await load(rate);
+  // Let the last events drain before reading the CPU they cost.
+  await new Promise((res) => setTimeout(res, 300));
+  const s1 = await agent.command<AgentStats>('stats');
+  const k1 = bpfRunTimeNs(programs);
+  return {
+    ...r, cpuSec: (s1.cpuUs - s0.cpuUs) / 1e6, kernelSec: (k1 - k0) / 1e9, spans: s1.spans - s0.spans,
+    spansOnPort: s1.spansOnPort - s0.spansOnPort, lost: s1.lost - s0.lost,
+  };
+}
+
+type Mode = 'server traced' | 'both ends traced';
+
+async function series(mode: Mode, port: number, load: Loader, agentOpts: object, rows: string[]): Promise<void> {
+  const agent = new Agent({ port, ...agentOpts });
   try {
-    // Warm the tracer's code (JIT) with traffic before anything is measured.
-    await autocannon(url, 0, 2);
+    // Warm the tracer's code (JIT) with traced traffic before anything is measured.
+    await agent.command('on');
+    await load(0, 2);
     for (const rate of RATES) {
-      await slice.tracer.stop();
-      const off = await measure(url, rate, () => spans);
-      await slice.tracer.start();
-      const on = await measure(url, rate, () => spans);
-      const extraCpu = Math.max(0, on.cpuSec - off.cpuSec) / SECONDS; // cores
-      const perK = on.rps > 0 ? (extraCpu * 100) / (on.rps / 1000) : 0;
-      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99} | ${on.p99} | ${(on.p99 / Math.max(off.p99, 1)).toFixed(2)} | ${(extraCpu * 100).toFixed(1)}% | ${perK.toFixed(2)}% | ${on.spans} | ${off.errors + on.errors} |`);
+      await agent.command('off');
+      const off = await measure(agent, load, rate, []);
+      const { programs } = await agent.command<{ programs: number[] }>('on');
+      const on = await measure(agent, load, rate, programs);
+      const agentCpu = Math.max(0, on.cpuSec - off.cpuSec) / SECONDS; // cores
+      const perK = (cores: number) => (on.rps > 0 ? `${((cores * 100) / (on.rps / 1000)).toFixed(2)}%` : '–');
+      const kernel = on.kernelSec / SECONDS;
+      const perRequest = mode === 'both ends traced' ? 2 : 1;
+      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCpu * 100).toFixed(1)}% | ${perK(agentCpu)} | ${perK(kernel)} | ${(on.spansOnPort / Math.max(1, on.requests * perRequest)).toFixed(2)} | ${on.spans - on.spansOnPort} | ${on.lost} | ${off.errors + on.errors} |`);
       console.log(rows.at(-1));
     }
   } finally {
-    await slice.stop();
+    await agent.stop();
   }
 }
 
 async function main(): Promise<void> {
+  // The measured agent runs the compiled code: build it (incremental) first.
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  if (!existsSync('dist/tracing/http-tracer.js')) throw new Error(`tsc did not produce dist/ (exit ${tsc.status})`);
+  const statsBefore = existsSync(STATS_SYSCTL) ? readFileSync(STATS_SYSCTL, 'utf8').trim() : undefined;
+  if (statsBefore !== undefined) writeFileSync(STATS_SYSCTL, '1');
   const dir = mkdtempSync(join(tmpdir(), 'tg-bench-http-'));
   const port = await freePort();
   const nginx = startNginx(dir, port);
@@ -96,28 +183,39 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     await waitForPort(port);
-    await autocannon(url, 0); // warm-up
-    await series(url, port, 'both ends traced', rows);
-    await series(url, port, 'server only', rows);
+    const wrk = wrkLoader(url, dir);
+    await wrk(0, 2); // warm-up
+    await series('server traced', port, wrk, { exclude: [{ exe_path: '*/wrk' }] }, rows);
+    await series('both ends traced', port, autocannonLoader(url),
+      { instrument: [{ exe_path: '*/nginx' }, { exe_path: realpathSync(process.execPath) }] }, rows);
   } finally {
     nginx.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+    if (statsBefore !== undefined) writeFileSync(STATS_SYSCTL, statsBefore);
   }
   const cpus = spawnSync('nproc').stdout.toString().trim();
   writeBenchSection('http-tracing', `
-nginx (1 worker, ${CONNECTIONS} keep-alive connections from autocannon, ${SECONDS} s per point) with the HTTP tracer
-detached ("off") and attached ("on"), alternating in one run. Agent CPU is this process's CPU with the tracer
-minus without (user space: decoding, parsing, spans, RED); the in-kernel cost of the tracepoints is paid by the
-server's and load tool's syscalls and shows in the throughput and p99 ratios. "both ends traced": nginx and the
-load tool (a server and a client span per request), and any other traffic on the host meanwhile; "server only":
-\`discovery.instrument\` selects nginx by its port. Each series starts with 2 s of traced warm-up traffic;
-discovery's periodic rescan is off during the run (not the tracer's cost).
-${cpus} cores shared with other engineers' work (and the load tool and nginx share them with the agent): noisy.
-Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation. Anchor (field notes): Coroot ~20% of a core
-at 10k req/s (2% per 1k req/s).
+nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per point) with the HTTP
+tracer detached ("off") and attached ("on"), alternating per rate in one run. The agent (eBPF core + discovery +
+HTTP tracer; its sink counts and forgets spans: export cost is bench:export's) is a separate process running the
+compiled dist/ code. **server traced**: the load generator is wrk, excluded from tracing by
+\`discovery.exclude: [{exe_path: "*/wrk"}]\`, everything else traced (default selection): one server span per request.
+**both ends traced**: autocannon (Node) and nginx selected by \`discovery.instrument\` (exe_path): a client and a
+server span per request. Fixed rates are approximate for wrk (a per-connection pause); the measured rate is shown.
 
-| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | p99 ratio | agent CPU | agent CPU per 1k req/s | spans | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+- *agent CPU*: the agent process's CPU (all threads) on minus off, per 1k req/s of traced traffic;
+- *kernel*: run time of the tracer's BPF programs (\`kernel.bpf_stats_enabled\`), paid inside the traced
+  processes' syscalls (not in the agent's CPU), per 1k req/s;
+- *span ratio*: spans for the nginx port / (requests × spans per request) — 1.00 means one span per request and
+  traced side; *other spans*: traffic of other processes on this shared host traced meanwhile (costs agent CPU);
+  *lost*: ring-buffer records dropped.
+
+${cpus} cores shared with other engineers' work, and nginx, the load tool and the agent share them: figures are
+noisy. Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation (see docs/http-tracing.md for what
+bounds the saturation ratio on 2 cores). Anchor (field notes): Coroot ~2% of a core per 1k req/s.
+
+| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `);
 }

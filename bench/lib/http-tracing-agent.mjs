@@ -1,0 +1,70 @@
+// The agent side of `npm run bench:http-tracing`, run as its own process from the compiled code in dist/ (what
+// ships: no tsx transpilation in the measured process). It holds the slice of the agent that HTTP tracing
+// needs — eBPF core, discovery, HTTP tracer — with a sink that counts and forgets what is pushed (the export
+// pipeline's cost is bench:export's). Driven over stdin, one command per line; answers one JSON line each:
+//   on     attach the tracer                 → {"ok":true,"programs":[ids of its BPF programs]}
+//   off    detach it                         → {"ok":true}
+//   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n}
+// argv[2]: JSON { port, instrument?: [...], exclude?: [...] } (discovery rules).
+/* global structuredClone */
+import { createInterface } from 'node:readline';
+import pino from 'pino';
+import { defaultConfig } from '../../dist/config/load.js';
+import { SelfMetrics } from '../../dist/telemetry/self-metrics.js';
+import { createEbpfCore } from '../../dist/ebpf/ebpf-subsystem.js';
+import { createDiscovery } from '../../dist/discovery/discovery.js';
+import { createHttpTracer } from '../../dist/tracing/http-tracer.js';
+
+const opts = JSON.parse(process.argv[2]);
+const config = structuredClone(defaultConfig());
+config.agent.ebpf.network.enabled = false;
+// Discovery's periodic /proc rescan would land at random in one window or the other; it is not the tracer's cost
+// (exec/exit events from eBPF still keep it current).
+config.discovery.scan_interval = '1h';
+config.discovery.instrument = opts.instrument ?? [];
+config.discovery.exclude = opts.exclude ?? [];
+
+let spans = 0;
+let spansOnPort = 0;
+const ctx = {
+  config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(), resource: { attributes: { 'host.name': 'bench' } },
+  sink: { push: (_signal, items) => items.length },
+};
+const ebpf = createEbpfCore(ctx, { builtinTracers: false });
+const discovery = createDiscovery(ctx, { processEvents: ebpf });
+const tracer = createHttpTracer(ctx, { ebpf, catalog: discovery });
+tracer.onSpan((s) => {
+  spans++;
+  if (s.attributes['server.port'] === opts.port) spansOnPort++;
+});
+await ebpf.start();
+await discovery.start();
+
+const reply = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const commands = {
+  async on() {
+    await tracer.start();
+    const programs = ebpf.status().programs.filter((p) => p.name.startsWith('trace_http')).map((p) => p.id);
+    return { ok: true, programs };
+  },
+  async off() {
+    await tracer.stop();
+    return { ok: true };
+  },
+  async stats() {
+    const cpu = process.cpuUsage();
+    return { cpuUs: cpu.user + cpu.system, spans, spansOnPort, lost: ebpf.eventsLost() };
+  },
+};
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = commands[line.trim()];
+  if (!cmd) {
+    reply({ error: `unknown command ${line}` });
+    continue;
+  }
+  reply(await cmd());
+}
+await tracer.stop();
+await discovery.stop();
+await ebpf.stop();
+process.exit(0);

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -259,9 +260,12 @@ static napi_value open_object(napi_env env, napi_callback_info info)
 		free(all);
 		free(vlog);
 		bpf_object__close(obj);
+		malloc_trim(0);
 		return NULL;
 	}
 	free(vlog);
+	/* libbpf parsed the kernel's BTF (several MB, tens once indexed) for this load and freed it: give the pages back. */
+	malloc_trim(0);
 
 	tg_object *o = calloc(1, sizeof(*o));
 	o->obj = obj;

@@ -44,6 +44,10 @@ export interface NativeAddon {
   /** Polls the ring buffer map every `intervalMs` on a native thread; `cb` gets framed batches. */
   ringbufOpen(fd: number, intervalMs: number, cb: (batch: Buffer) => void): NativeRingbuf;
   ringbufClose(rb: NativeRingbuf): void;
+  /** glibc malloc_trim(0): returns free heap pages to the kernel (each object load already does it). */
+  mallocTrim(): boolean;
+  /** execv(argv[0], argv): restarts this process (same pid) as argv; returns only by throwing. */
+  execSelf(argv: string[]): never;
 }
 
 let cached: NativeAddon | undefined;

@@ -1,7 +1,14 @@
 // Structured logging with pino: JSON lines by default, human-readable text with `log_format: text`.
 // Secrets from the configuration are scrubbed from every line as a last line of defence.
+import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions } from 'pino-pretty';
+
+/** pino-pretty is loaded only for `log_format: text` (synchronously: it is CommonJS), not for JSON lines. */
+function pretty(opts: PrettyOptions): DestinationStream {
+  const load = createRequire(import.meta.url)('pino-pretty') as (o: PrettyOptions) => DestinationStream;
+  return load(opts);
+}
 
 export type Logger = PinoLogger;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -3,7 +3,7 @@
 // (the closest thing Node has to Go's blocking profile), and the sampling heap profiler while debug is on.
 import { PerformanceObserver, monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { heap } from '@datadog/pprof';
+import { loadPprof } from './pprof.js';
 
 /** The GC profiler's buffer is drained this often so it stays small when nobody reads /debug/vars. */
 const GC_PROFILER_ROTATE_MS = 30_000;
@@ -12,9 +12,16 @@ const HEAP_STACK_DEPTH = 64;
 
 /** The sampling heap profiler is process-wide: shared by every API instance with debug on (tests run several). */
 let heapProfilerUsers = 0;
+let heapProfilerOn = false;
+/** pprof is imported on first use, so the profiler converges to "on while anyone wants it" once it has loaded. */
 function heapProfilerUse(on: boolean): void {
-  if (on && heapProfilerUsers++ === 0) heap.start(HEAP_SAMPLE_INTERVAL_BYTES, HEAP_STACK_DEPTH);
-  if (!on && --heapProfilerUsers === 0) heap.stop();
+  heapProfilerUsers += on ? 1 : -1;
+  void loadPprof().then(({ heap }) => {
+    const want = heapProfilerUsers > 0;
+    if (want && !heapProfilerOn) heap.start(HEAP_SAMPLE_INTERVAL_BYTES, HEAP_STACK_DEPTH);
+    else if (!want && heapProfilerOn) heap.stop();
+    heapProfilerOn = want;
+  }, () => undefined /* not installed: /debug/pprof/heap keeps answering 503 */);
 }
 
 export class RuntimeStats {
@@ -69,7 +76,7 @@ export class RuntimeStats {
   }
 
   get heapProfilerRunning(): boolean {
-    return this.heapProfiling;
+    return this.heapProfiling && heapProfilerOn;
   }
 
   /** Bytes allocated on the V8 heap since the API started: freed by GCs, plus what is in use now. */

@@ -3,7 +3,7 @@
 // reads; the Go-only profiles map to their closest honest equivalent or say clearly that there is none.
 import { readdirSync, readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
-import { encode, heap, time } from '@datadog/pprof';
+import { loadPprof } from '../debug/pprof.js';
 import { apiErrors } from '../errors.js';
 import type { ApiContext, RouteSpec } from '../route.js';
 import { CpuProfileQuerySchema, DebugVarsSchema, ErrorBodySchema, StacksQuerySchema } from '../schemas.js';
@@ -52,6 +52,7 @@ export function debugRoutes(ctx: ApiContext): RouteSpec[] {
       responses: { 200: { description: 'gzipped pprof protobuf', contentType: PPROF } },
       async handler(_req, reply) {
         if (!ctx.runtime.heapProfilerRunning) throw apiErrors.busy('the heap profiler is starting; try again', 1);
+        const { encode, heap } = await loadPprof();
         const buf = await encode(heap.profile());
         reply.type(PPROF).headers(attachment('heap'));
         return buf;
@@ -68,6 +69,7 @@ export function debugRoutes(ctx: ApiContext): RouteSpec[] {
       },
       async handler(req, reply) {
         const seconds = (req.query as { seconds?: number }).seconds ?? 30;
+        const { encode, time } = await loadPprof();
         if (cpuProfiling || time.isStarted()) throw apiErrors.busy('a CPU profile is already being collected', seconds);
         cpuProfiling = true;
         try {

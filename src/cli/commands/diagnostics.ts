@@ -6,7 +6,6 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { pack } from 'tar-stream';
 import { stringify } from 'yaml';
 import { configSchema, type TelegenConfig } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
@@ -64,6 +63,8 @@ export const diagnosticsCommand: Command = {
     }
     if (values['include-config'] && configPath && existsSync(configPath)) files.push(['config.raw.yaml', readFileSync(configPath, 'utf8')]);
 
+    // tar-stream is only needed here: not loaded by `telegen run`.
+    const { pack } = await import('tar-stream');
     const tar = pack();
     for (const [name, body] of files) tar.entry({ name: `telegen-diagnostics/${name}`, mode: 0o600 }, body);
     tar.finalize();

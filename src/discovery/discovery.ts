@@ -9,6 +9,9 @@ import { ProcScanner } from './scanner.js';
 import { SelectionRules } from './selectors.js';
 import { groupServices, type DiscoveredService } from './services.js';
 
+/** How long after an exec event the process is read again (for the ports it has opened by then). */
+const RECHECK_MS = 2000;
+
 export interface DiscoveryOptions {
   /** exec/exit events from the eBPF core (wired by the composition root when it runs). */
   processEvents?: ProcessEventSource;
@@ -53,6 +56,10 @@ class DiscoverySubsystem implements Discovery {
   private scannedOnce = false;
   private running = false;
   private readonly pendingExec = new Set<number>();
+  /** Exec'd processes to read once more (for the ports they open after exec), bounded by max_processes. */
+  private readonly recheck = new Set<number>();
+  private recheckTimer?: NodeJS.Timeout;
+  private lastProcessEventAt = 0;
 
   constructor(private readonly ctx: SubsystemContext, private readonly opts: DiscoveryOptions) {
     this.config = ctx.config;
@@ -80,8 +87,11 @@ class DiscoverySubsystem implements Discovery {
 
   async stop(): Promise<void> {
     this.running = false;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    this.recheck.clear();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.scanning?.catch(() => undefined);
@@ -164,10 +174,38 @@ class DiscoverySubsystem implements Discovery {
     return this.rules.nameFor(p) ?? p.serviceName;
   }
 
+  /**
+   * The next periodic rescan: every scan_interval, or every scan_interval_with_events while exec/exit events
+   * flow (one arrived within that longer interval) — they already keep the catalog current; the rescan is
+   * there for what changes without exec (listening sockets, uid) and for missed events.
+   */
   private schedule(): void {
-    clearInterval(this.timer);
-    const every = Math.max(100, parseDuration(this.config.discovery.scan_interval));
-    this.timer = setInterval(() => void this.scanNow(), every).unref();
+    clearTimeout(this.timer);
+    const base = Math.max(100, parseDuration(this.config.discovery.scan_interval));
+    const withEvents = Math.max(base, parseDuration(this.config.discovery.scan_interval_with_events));
+    const flowing = this.opts.processEvents !== undefined && Date.now() - this.lastProcessEventAt < withEvents;
+    this.timer = setTimeout(() => {
+      void this.scanNow().then(() => { if (this.running) this.schedule(); });
+    }, flowing ? withEvents : base).unref();
+  }
+
+  /** Read exec'd processes once more RECHECK_MS later: servers bind their ports after exec. */
+  private scheduleRecheck(pid: number): void {
+    if (this.recheck.size >= this.config.discovery.max_processes) return; // the next rescan reads it anyway
+    this.recheck.add(pid);
+    this.recheckTimer ??= setTimeout(() => {
+      this.recheckTimer = undefined;
+      const pids = [...this.recheck];
+      this.recheck.clear();
+      for (const p of pids) {
+        void this.scanner.scanOne(p).then((info) => {
+          const old = this.procs.get(p);
+          if (!info || !old || !this.running || old.startTimeMs !== info.startTimeMs) return;
+          this.procs.set(p, info);
+          if (changed(old, info)) this.emit({ type: 'updated', pid: p, info });
+        });
+      }
+    }, RECHECK_MS).unref();
   }
 
   private async runScan(): Promise<void> {
@@ -211,6 +249,7 @@ class DiscoverySubsystem implements Discovery {
 
   private onProcessEvent(e: ProcessEvent): void {
     if (!this.running) return;
+    this.lastProcessEventAt = Date.now();
     if (e.type === 'exit') {
       this.pendingExec.delete(e.pid);
       if (this.procs.delete(e.pid)) {
@@ -235,6 +274,7 @@ class DiscoverySubsystem implements Discovery {
       const old = this.procs.get(e.pid);
       this.procs.set(e.pid, info);
       this.emit({ type: old ? 'updated' : 'added', pid: e.pid, info });
+      this.scheduleRecheck(e.pid);
     });
   }
 }

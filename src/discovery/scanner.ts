@@ -1,10 +1,13 @@
 // One scan of a proc root: every process (bounded), what it runs, who owns it, what it listens on. Per-process
 // facts that only change on exec (executable, cmdline, environment, cgroup, runtime) are cached by
-// (pid, start time, executable) so a periodic rescan costs little more than a readdir, a stat and the fd table.
+// (pid, start time, executable), and so are the listening sockets a process holds: its fd table is walked again
+// only when its network namespace gained a listening socket since the previous scan. A periodic rescan of a
+// known process is then four small synchronous reads (stat, status, exe and ns/net links): ~20 µs.
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { ListeningPort, ProcessInfo, RuntimeName } from './catalog.js';
 import { containerIdFromCgroup } from './container-id.js';
-import { listDir, mapLimit, readBounded, readLink, readText } from './proc-read.js';
+import { listDirSync, mapLimit, readBounded, readLinkSync, readText, readTextSync } from './proc-read.js';
 import { detectRuntime } from './runtime.js';
 import { listeningSockets } from './sockets.js';
 
@@ -42,9 +45,22 @@ interface StaticFacts {
   containerId: string;
   runtime: RuntimeName;
   runtimeVersion: string;
+  /** Listening-socket inodes found in the fd table at the last walk, and in which network namespace. */
+  socketInodes?: number[];
+  socketNetns?: string;
 }
 
-interface StatFields { comm: string; ppid: number; startTicks: number }
+/** The listening sockets of one network namespace in this scan, and whether any is new since the previous one. */
+interface NetnsTable { ports: Map<number, ListeningPort>; grew: boolean }
+
+/** Processes read between two yields to the event loop (a scan of 20 000 processes must not stall it). */
+const YIELD_EVERY = 64;
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface StatFields { comm: string; ppid: number; startTicks: number; kernelThread: boolean }
+
+/** PF_KTHREAD in the flags field of /proc/<pid>/stat. */
+const PF_KTHREAD = 0x00200000;
 
 /** Parse /proc/<pid>/stat. comm sits in parentheses and may itself hold spaces, ')' or newlines: split at the LAST ')'. */
 export function parseStat(text: string): StatFields | undefined {
@@ -55,7 +71,8 @@ export function parseStat(text: string): StatFields | undefined {
   const ppid = Number(rest[1]);
   const startTicks = Number(rest[19]);
   if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return undefined;
-  return { comm: text.slice(open + 1, close), ppid, startTicks };
+  const flags = Number(rest[6]);
+  return { comm: text.slice(open + 1, close), ppid, startTicks, kernelThread: Number.isFinite(flags) && (flags & PF_KTHREAD) !== 0 };
 }
 
 export function parsePasswd(text: string): Map<number, string> {
@@ -99,6 +116,9 @@ function decodeURIComponentSafe(s: string): string {
 export class ProcScanner {
   private readonly cache = new Map<number, StaticFacts>();
   private bootTimeMs = 0;
+  /** Listening-socket inodes of each network namespace at the previous scan (replaced by every scan). */
+  private lastInodes = new Map<string, Set<number>>();
+  private users?: { key: string; map: Map<number, string> };
 
   constructor(private readonly opts: ScanOptions) {
     this.opts = { ...opts };
@@ -107,34 +127,49 @@ export class ProcScanner {
   async scan(): Promise<ScanResult> {
     const started = performance.now();
     const { procRoot } = this.opts;
-    const entries = (await listDir(procRoot)) ?? [];
+    const entries = listDirSync(procRoot) ?? [];
     const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number).sort((a, b) => a - b);
     const dropped = Math.max(0, pids.length - this.opts.maxProcesses);
     const tracked = pids.slice(0, this.opts.maxProcesses);
-    await this.readBootTime();
-    const users = parsePasswd((await readText(this.opts.passwdPath, 1024 * 1024)) ?? '');
-    const socketsByNetns = new Map<string, Promise<Map<number, ListeningPort>>>();
+    this.readBootTime();
+    const users = this.readUsers();
+    const tables = new Map<string, NetnsTable>();
     const processes = new Map<number, ProcessInfo>();
+    const misses: number[] = [];
     let skipped = 0;
-    await mapLimit(tracked, this.opts.concurrency, async (pid) => {
+    // Known processes first, synchronously (a few µs each), yielding now and then.
+    for (let i = 0; i < tracked.length; i++) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+      const pid = tracked[i]!;
       try {
-        const info = await this.readProcess(pid, users, socketsByNetns);
-        if (info) processes.set(pid, info);
+        const r = this.readKnown(pid, users, tables);
+        if (r === 'miss') misses.push(pid);
+        else if (r) processes.set(pid, r);
         else skipped++;
       } catch {
         skipped++; // never let one odd process break the scan
       }
+    }
+    // New (or re-exec'd) processes: their cmdline, environ and maps are read asynchronously.
+    await mapLimit(misses, this.opts.concurrency, async (pid) => {
+      try {
+        const info = await this.readProcess(pid, users, tables);
+        if (info) processes.set(pid, info);
+        else skipped++;
+      } catch {
+        skipped++;
+      }
     });
     for (const pid of this.cache.keys()) if (!processes.has(pid)) this.cache.delete(pid);
+    this.lastInodes = new Map([...tables].map(([ns, t]) => [ns, new Set(t.ports.keys())]));
     return { processes, dropped, skipped, durationMs: performance.now() - started };
   }
 
   /** Read one process now (after an exec event); undefined when it is gone, unreadable or a kernel thread. */
   async scanOne(pid: number): Promise<ProcessInfo | undefined> {
-    await this.readBootTime();
-    const users = parsePasswd((await readText(this.opts.passwdPath, 1024 * 1024)) ?? '');
+    this.readBootTime();
     try {
-      return await this.readProcess(pid, users, new Map());
+      return await this.readProcess(pid, this.readUsers(), new Map());
     } catch {
       return undefined;
     }
@@ -148,30 +183,63 @@ export class ProcScanner {
     this.cache.delete(pid);
   }
 
-  private async readBootTime(): Promise<void> {
+  private readBootTime(): void {
     if (this.bootTimeMs) return;
-    const stat = await readText(`${this.opts.procRoot}/stat`);
+    const stat = readTextSync(`${this.opts.procRoot}/stat`);
     const m = stat ? /^btime\s+(\d+)/m.exec(stat) : null;
     this.bootTimeMs = m ? Number(m[1]) * 1000 : 0;
   }
 
-  private async readProcess(
-    pid: number,
-    users: Map<number, string>,
-    socketsByNetns: Map<string, Promise<Map<number, ListeningPort>>>,
-  ): Promise<ProcessInfo | undefined> {
+  /** uid → name from the passwd file, parsed again only when the file changed (size and mtime). */
+  private readUsers(): Map<number, string> {
+    let key = '';
+    try {
+      const st = statSync(this.opts.passwdPath);
+      key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch { /* unreadable: no names */ }
+    if (this.users?.key === key) return this.users.map;
+    const map = key ? parsePasswd(readTextSync(this.opts.passwdPath, 1024 * 1024) ?? '') : new Map<number, string>();
+    this.users = { key, map };
+    return map;
+  }
+
+  /** The cheap, per-scan part of a process: stat, status and links. */
+  private readLive(pid: number): { dir: string; stat: StatFields; statusText?: string; exePath: string } | undefined {
     const dir = `${this.opts.procRoot}/${pid}`;
-    const [statText, statusText, exeLink] = await Promise.all([
-      readText(`${dir}/stat`, 4096), readText(`${dir}/status`, 8192), readLink(`${dir}/exe`),
-    ]);
+    const statText = readTextSync(`${dir}/stat`, 4096);
     const stat = statText ? parseStat(statText) : undefined;
-    if (!stat) return undefined;
-    const exePath = (exeLink ?? '').replace(/ \(deleted\)$/, '');
-    const facts = await this.staticFacts(pid, dir, stat.startTicks, exePath);
+    // Kernel threads are not services: known from stat alone, without reading anything else every scan.
+    if (!stat || stat.kernelThread) return undefined;
+    const statusText = readTextSync(`${dir}/status`, 8192);
+    const exePath = (readLinkSync(`${dir}/exe`) ?? '').replace(/ \(deleted\)$/, '');
+    return { dir, stat, statusText, exePath };
+  }
+
+  /** A process whose static facts are cached: read synchronously. 'miss' when they are not (new or re-exec'd). */
+  private readKnown(pid: number, users: Map<number, string>, tables: Map<string, NetnsTable>): ProcessInfo | undefined | 'miss' {
+    const live = this.readLive(pid);
+    if (!live) return undefined;
+    const cached = this.cache.get(pid);
+    if (!cached || cached.startTicks !== live.stat.startTicks || cached.exePath !== live.exePath) return 'miss';
+    return this.assemble(pid, live, cached, users, tables);
+  }
+
+  private async readProcess(pid: number, users: Map<number, string>, tables: Map<string, NetnsTable>): Promise<ProcessInfo | undefined> {
+    const live = this.readLive(pid);
+    if (!live) return undefined;
+    const facts = await this.staticFacts(pid, live.dir, live.stat.startTicks, live.exePath);
     if (!facts) return undefined;
+    return this.assemble(pid, live, facts, users, tables);
+  }
+
+  private assemble(
+    pid: number, live: { dir: string; stat: StatFields; statusText?: string; exePath: string }, facts: StaticFacts,
+    users: Map<number, string>, tables: Map<string, NetnsTable>,
+  ): ProcessInfo {
+    const { stat, statusText, exePath } = live;
     const uidMatch = statusText ? /^Uid:\s+(\d+)/m.exec(statusText) : null;
     const uid = uidMatch ? Number(uidMatch[1]) : -1;
-    const ports = await this.ports(pid, dir, socketsByNetns);
+    const ports = this.ports(pid, live.dir, facts, tables);
     const exeName = exePath ? basename(exePath) : stat.comm;
     return {
       pid,
@@ -214,22 +282,45 @@ export class ProcScanner {
     return facts;
   }
 
-  private async ports(pid: number, dir: string, socketsByNetns: Map<string, Promise<Map<number, ListeningPort>>>): Promise<ListeningPort[]> {
-    const netns = (await readLink(`${dir}/ns/net`)) ?? 'unknown';
-    let tablePromise = socketsByNetns.get(netns);
-    if (!tablePromise) {
-      tablePromise = listeningSockets(this.opts.procRoot, pid);
-      socketsByNetns.set(netns, tablePromise);
+  /**
+   * The ports `pid` listens on: the listening sockets of its network namespace (read once per namespace per
+   * scan) that are among its open fds. The fd table is walked only when the namespace gained a listening socket
+   * since the previous scan, or the process was not walked before; otherwise the sockets found last time that
+   * still listen are its ports (a process cannot acquire an existing socket without a new fd: fork makes a new
+   * pid, fd passing is the rare exception, caught at the next new listener).
+   */
+  private ports(pid: number, dir: string, facts: StaticFacts, tables: Map<string, NetnsTable>): ListeningPort[] {
+    const netns = readLinkSync(`${dir}/ns/net`) ?? 'unknown';
+    let table = tables.get(netns);
+    if (!table) {
+      const ports = listeningSockets(this.opts.procRoot, pid);
+      const before = this.lastInodes.get(netns);
+      let grew = before === undefined;
+      if (before) for (const inode of ports.keys()) if (!before.has(inode)) { grew = true; break; }
+      table = { ports, grew };
+      tables.set(netns, table);
     }
-    const table = await tablePromise;
-    if (table.size === 0) return [];
-    const fds = ((await listDir(`${dir}/fd`)) ?? []).slice(0, MAX_FDS_PER_PROCESS);
-    const links = await mapLimit(fds, 64, (fd) => readLink(`${dir}/fd/${fd}`));
+    let inodes: number[];
+    if (table.ports.size === 0) {
+      inodes = [];
+    } else if (!table.grew && facts.socketNetns === netns && facts.socketInodes) {
+      inodes = facts.socketInodes.filter((i) => table.ports.has(i));
+    } else {
+      inodes = [];
+      const fds = (listDirSync(`${dir}/fd`) ?? []).slice(0, MAX_FDS_PER_PROCESS);
+      for (const fd of fds) {
+        const link = readLinkSync(`${dir}/fd/${fd}`);
+        if (!link?.startsWith('socket:[')) continue;
+        const inode = Number(link.slice(8, -1));
+        if (table.ports.has(inode)) inodes.push(inode);
+      }
+    }
+    facts.socketInodes = inodes;
+    facts.socketNetns = netns;
     const found = new Map<string, ListeningPort>();
-    for (const link of links) {
-      if (!link?.startsWith('socket:[')) continue;
-      const p = table.get(Number(link.slice(8, -1)));
-      if (p) found.set(`${p.protocol}/${p.port}`, p);
+    for (const inode of inodes) {
+      const p = table.ports.get(inode)!;
+      found.set(`${p.protocol}/${p.port}`, p);
     }
     return [...found.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
   }

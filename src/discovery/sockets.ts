@@ -1,7 +1,7 @@
 // Listening sockets from /proc/<pid>/net/{tcp,tcp6,udp,udp6}: socket inode → port. Read per network namespace
 // (through a pid living in it) so containerised processes get their own tables.
 import type { ListeningPort } from './catalog.js';
-import { readText } from './proc-read.js';
+import { readTextSync } from './proc-read.js';
 
 const TCP_LISTEN = '0A';
 /** UDP sockets have no LISTEN state: a bound socket with no remote peer (rem_address port 0) is a "listener". */
@@ -22,11 +22,18 @@ export function parseSocketTable(text: string, protocol: 'tcp' | 'udp', into: Ma
   }
 }
 
-/** Every listening socket visible in the network namespace of `pid` (under `procRoot`). */
-export async function listeningSockets(procRoot: string, pid: number | 'self' = 'self'): Promise<Map<number, ListeningPort>> {
+const TABLES: ReadonlyArray<[string, 'tcp' | 'udp']> = [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']];
+
+/**
+ * Every listening socket visible in the network namespace of `pid` (under `procRoot`). Read synchronously (the
+ * kernel formats the table from memory; no lock of another process is taken) into a shared scratch buffer, so
+ * a scan does not allocate four 4 MiB buffers.
+ */
+export function listeningSockets(procRoot: string, pid: number | 'self' = 'self'): Map<number, ListeningPort> {
   const out = new Map<number, ListeningPort>();
-  const files: Array<[string, 'tcp' | 'udp']> = [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']];
-  const texts = await Promise.all(files.map(([f]) => readText(`${procRoot}/${pid}/net/${f}`, 4 * 1024 * 1024)));
-  texts.forEach((t, i) => { if (t) parseSocketTable(t, files[i]![1], out); });
+  for (const [f, protocol] of TABLES) {
+    const t = readTextSync(`${procRoot}/${pid}/net/${f}`, 4 * 1024 * 1024);
+    if (t) parseSocketTable(t, protocol, out);
+  }
   return out;
 }

@@ -27,47 +27,69 @@ function portOf(s: Span, _side: 'server'): number | undefined {
 }
 
 /**
- * Span durations against the client's own clock. The goal is 5% or 1 ms for every request; a client's clock is
- * read in user space, so a GC pause or a descheduling of the client between its syscall and its timestamp (seen
- * while other engineers' benchmarks hold both cores of this shared host) adds milliseconds the kernel never saw.
- * So: at least 75% of the comparisons within 5%/1 ms (`tight`), and every one within 5%/15 ms.
+ * The issue's rule, per request: a span's duration is within 5% (or 1 ms) of what the client measured.
+ * - Client spans (kernel: enter of the write that sent the request → exit of the read that returned its last byte)
+ *   are compared with the client's own measurement, taken as tightly as its user space allows: Node's from just
+ *   before its first write of the request to the 'data' event of the socket bytes that completed the response
+ *   (fixtures/node-client.mjs), curl's `-w` time_total − time_pretransfer (C, no GC). What remains between the two is
+ *   the few µs of user space around the syscalls; 1 ms covers a young-generation GC or a scheduling delay of the
+ *   client inside that window (CI: an idle 2-core machine running 2 test files at a time) without hiding a real
+ *   timing error (a misattributed syscall is off by a whole exchange, a gap by a syscall's wait).
+ * - Server spans (exit of the read that returned the request → exit of the write that handed over its last byte)
+ *   are compared with the client's measurement minus what the kernel shows happened outside the server: the
+ *   request in flight and waiting until the server read it (server read exit − client write enter) and the
+ *   response in transit after the server's last write (client last read exit − server write exit; for a 10 MB
+ *   response, the client draining its socket buffer; with Nagle, a held-back last segment).
  */
 class Timings {
-  private readonly rows: Array<{ what: string; spanMs: number; clientMs: number; tight: number }> = [];
+  private readonly rows: Array<{ what: string; spanMs: number; clientMs: number; tolMs: number }> = [];
 
-  add(what: string, spanMs: number, clientMs: number, tightMs = 1): void {
-    this.rows.push({ what, spanMs, clientMs, tight: Math.max(clientMs * 0.05, tightMs) });
+  add(what: string, spanMs: number, clientMs: number): void {
+    this.rows.push({ what, spanMs, clientMs, tolMs: Math.max(clientMs * 0.05, 1) });
+  }
+
+  /** A server span against the client's measurement, less the kernel-visible time outside the server. */
+  addServer(what: string, srv: Span, cli: Span, clientMs: number): void {
+    const inFlight = Number(srv.startTimeUnixNano - cli.startTimeUnixNano) / 1e6;
+    const inTransit = Number(cli.endTimeUnixNano - srv.endTimeUnixNano) / 1e6;
+    this.add(`${what} (request in flight ${inFlight.toFixed(3)} ms, response in transit ${inTransit.toFixed(3)} ms)`,
+      durMs(srv), clientMs - inFlight - inTransit);
   }
 
   check(): void {
-    const off = this.rows.filter((r) => Math.abs(r.spanMs - r.clientMs) > r.tight);
-    const far = this.rows.filter((r) => Math.abs(r.spanMs - r.clientMs) > Math.max(r.clientMs * 0.05, 15));
-    assert.deepEqual(far, [], 'span durations far from the client clock');
-    assert.ok(off.length <= Math.floor(this.rows.length / 4), `more than 25% of spans off the client clock: ${JSON.stringify(off)}`);
+    assert.ok(this.rows.length > 0, 'no timings compared');
+    const off = this.rows.filter((r) => Math.abs(r.spanMs - r.clientMs) > r.tolMs);
+    if (process.env.TIMINGS_LOG) {
+      const worst = [...this.rows].sort((a, b) => Math.abs(b.spanMs - b.clientMs) / b.tolMs - Math.abs(a.spanMs - a.clientMs) / a.tolMs);
+      for (const r of worst.slice(0, 5)) console.log(`# ${r.what}: span ${r.spanMs.toFixed(3)} ms, client ${r.clientMs.toFixed(3)} ms (±${r.tolMs.toFixed(3)})`);
+    }
+    assert.deepEqual(off, [], 'span durations off the client clock by more than 5% (or 1 ms)');
   }
 }
 
 /** Kernel timestamps share one clock: the server's handling lies inside the client's request. */
 function assertInside(srv: Span, cli: Span, what: string): void {
-  const slack = 50_000n;
+  const slack = 50_000n; // 50 µs: clock reads on two CPUs
   assert.ok(srv.startTimeUnixNano >= cli.startTimeUnixNano - slack && srv.endTimeUnixNano <= cli.endTimeUnixNano + slack,
     `${what}: server span [${srv.startTimeUnixNano}, ${srv.endTimeUnixNano}] not inside client span [${cli.startTimeUnixNano}, ${cli.endTimeUnixNano}]`);
 }
 
 /**
- * Server spans start when the server's read returns and end when its last write returns. What the client measures
- * beyond that is (1) the time its request waited before the server read it (run queue, event loop: tens of ms at
- * load average 4 on this shared 2-core host, and invisible to any syscall-level tracer) and (2) loopback and the
- * client runtime's own work. (1) is measured from kernel timestamps (server read exit − client write enter) and
- * taken out; what remains must be within 5% or 2 ms, and the server's end must be within 5%/2 ms of the client's.
+ * Requests matched with their server and client spans: by connection (client.port = the client's local port),
+ * then by order on it (spans sorted by start). Every request must have exactly its spans, no more, no fewer.
  */
-function serverAgreement(t: Timings, pairs: Array<{ srv: Span; cli: Span; clientMs: number }>): void {
-  for (const { srv, cli, clientMs } of pairs) {
-    const queued = Number(srv.startTimeUnixNano - cli.startTimeUnixNano) / 1e6;
-    const endGap = Number(cli.endTimeUnixNano - srv.endTimeUnixNano) / 1e6;
-    t.add(`server ${srv.attributes['url.path']} (queued ${queued.toFixed(3)} ms)`, durMs(srv), clientMs - queued, 2);
-    t.add(`server end ${srv.attributes['url.path']}`, endGap, 0, 2);
+function pairByConnection(results: ClientResult[], servers: Span[], clients: Span[]): Array<[ClientResult, Span, Span]> {
+  const byStart = (a: Span, b: Span) => Number(a.startTimeUnixNano - b.startTimeUnixNano);
+  const out: Array<[ClientResult, Span, Span]> = [];
+  for (const port of new Set(results.map((r) => r.localPort))) {
+    const rs = results.filter((r) => r.localPort === port);
+    const srv = servers.filter((s) => s.attributes['client.port'] === port).sort(byStart);
+    const cli = clients.filter((s) => s.attributes['client.port'] === port).sort(byStart);
+    assert.equal(srv.length, rs.length, `server spans on connection :${port}`);
+    assert.equal(cli.length, rs.length, `client spans on connection :${port}`);
+    rs.forEach((r, i) => out.push([r, srv[i]!, cli[i]!]));
   }
+  return out;
 }
 
 async function nodeClient(procs: Procs, plan: object): Promise<ClientResult[]> {
@@ -107,29 +129,20 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
     const clients = clientSpans(slice.spans, port);
     assert.equal(servers.length, all.length, 'exactly one server span per request');
     assert.equal(clients.length, all.length, 'exactly one client span per request');
-    const agreement: Array<{ srv: Span; cli: Span; clientMs: number }> = [];
     const timings = new Timings();
-    for (const r of all) {
+    // Each request is paired with its own spans: same connection (the client's local port is the spans'
+    // client.port), same place in that connection's sequence (a keep-alive socket carries one request at a time).
+    for (const [r, srv, cli] of pairByConnection(all, servers, clients)) {
       const path = r.path.split('?')[0];
-      const match = (s: Span) => s.attributes['http.request.method'] === r.method && s.attributes['url.path'] === path
-        && s.attributes['http.response.status_code'] === r.status;
-      // The client's own connection: its local port is the server span's client.port.
-      const srv = servers.filter((s) => match(s) && s.attributes['client.port'] === r.localPort);
-      const cli = clients.filter((s) => match(s) && s.attributes['client.port'] === r.localPort);
-      assert.ok(srv.length >= 1, `server span for ${r.method} ${r.path} ${r.status}`);
-      assert.ok(cli.length >= 1, `client span for ${r.method} ${r.path} ${r.status}`);
-      if (r.warmup) continue;
-      if (srv.length === 1 && r.path === '/big') {
-        // The server's last write returns once the last byte is in its socket buffer; the client drains that
-        // buffer (a few MB on loopback) after: the server span is shorter by that drain, never longer.
-        assert.ok(durMs(srv[0]!) <= r.ms + 1, `server /big ${durMs(srv[0]!)} vs ${r.ms}`);
-      } else if (srv.length === 1 && cli.length === 1) {
-        agreement.push({ srv: srv[0]!, cli: cli[0]!, clientMs: r.ms });
+      for (const s of [srv, cli]) {
+        assert.deepEqual([s.attributes['http.request.method'], s.attributes['url.path'], s.attributes['http.response.status_code']],
+          [r.method, path, r.status], `span for ${r.method} ${r.path} on port ${r.localPort}`);
       }
-      if (srv.length === 1 && cli.length === 1) assertInside(srv[0]!, cli[0]!, `${r.method} ${r.path}`);
-      if (cli.length === 1) timings.add(`client ${r.method} ${r.path}`, durMs(cli[0]!), r.ms);
+      assertInside(srv, cli, `${r.method} ${r.path}`);
+      if (r.warmup) continue;
+      timings.add(`client ${r.method} ${r.path}`, durMs(cli), r.ms);
+      timings.addServer(`server ${r.method} ${r.path}`, srv, cli, r.ms);
     }
-    serverAgreement(timings, agreement);
     timings.check();
     const fail = servers.find((s) => s.attributes['url.path'] === '/fail')!;
     assert.equal(fail.status.code, StatusCode.ERROR);
@@ -163,7 +176,7 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
     await waitForPort(port);
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parent = '00f067aa0ba902b7';
-    const r = await run('curl', ['-s', '-o', '/dev/null', '-o', '/dev/null', '-o', '/dev/null', '-w', '%{http_code} %{time_connect} %{time_total}\\n',
+    const r = await run('curl', ['-s', '-o', '/dev/null', '-o', '/dev/null', '-o', '/dev/null', '-w', '%{http_code} %{time_pretransfer} %{time_total} %{time_connect} %{time_starttransfer}\\n',
       '-H', `traceparent: 00-${traceId}-${parent}-01`,
       `http://127.0.0.1:${port}/index.txt`, `http://127.0.0.1:${port}/nope`, `http://127.0.0.1:${port}/index.txt?x=1`], procs);
     const lines = r.stdout.trim().split('\n').map((l) => l.split(' ').map(Number));
@@ -181,13 +194,17 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
       assert.equal(toHex(s.traceId), traceId);
       assert.equal(toHex(s.parentSpanId!), parent);
       assert.equal(s.attributes['user_agent.original']?.toString().startsWith('curl/'), true);
-      // curl's time from the connection being up (python's http.server speaks HTTP/1.0: one connection per
-      // request) to the last byte.
-      const clientMs = (lines[i]![2]! - lines[i]![1]!) * 1000;
+      // curl's time from just before it sends the request (after the connection is up: python's http.server
+      // speaks HTTP/1.0, one connection per request) to the last byte.
+      const [, pretransfer, total, connect, firstByte] = lines[i]!.map((x) => x * 1000) as [number, number, number, number, number];
+      const clientMs = total - pretransfer;
+      if (process.env.TIMINGS_LOG) console.log(`# curl ${i}: connect ${connect.toFixed(3)} pretransfer ${pretransfer.toFixed(3)} first byte ${firstByte.toFixed(3)} total ${total.toFixed(3)} ms`);
+      assert.equal(clients[i]!.attributes['client.port'], s.attributes['client.port'], `curl request ${i}: one connection`);
+      assertInside(s, clients[i]!, `python ${i}`);
       timings.add(`curl client span ${i}`, durMs(clients[i]!), clientMs);
       // python writes headers and body in separate small writes without TCP_NODELAY: Nagle may hold the body
-      // after the server's last write returned. The server span ends at that write, so it can only be shorter.
-      assert.ok(durMs(s) <= clientMs + 1, `python server span ${i}: ${durMs(s)} ms vs client ${clientMs} ms`);
+      // after the server's last write returned; that wait is the response in transit, outside the server span.
+      timings.addServer(`python server span ${i}`, s, clients[i]!, clientMs);
     }
     timings.check();
   });
@@ -233,20 +250,17 @@ http {
     assert.equal(servers.length, expected);
     assert.equal(servers.filter((s) => s.attributes['url.path'] === '/index.html').length, total + 1);
     const timings = new Timings();
-    for (const r of results) {
-      const s = servers.find((x) => x.attributes['url.path'] === r.path && x.attributes['client.port'] === r.localPort);
-      const c = clientSpans(slice.spans, port).find((x) => x.attributes['url.path'] === r.path && x.attributes['client.port'] === r.localPort);
-      assert.ok(s && c, `nginx server and client spans for ${r.path}`);
-      assert.equal(s.attributes['http.response.status_code'], r.status);
-      assert.equal(c.attributes['http.response.status_code'], r.status);
+    const nodePorts = new Set(results.map((r) => r.localPort));
+    const onNodeClient = (x: Span) => nodePorts.has(x.attributes['client.port'] as number);
+    for (const [r, s, c] of pairByConnection(results, servers.filter(onNodeClient), clientSpans(slice.spans, port).filter(onNodeClient))) {
+      for (const x of [s, c]) assert.deepEqual([x.attributes['url.path'], x.attributes['http.response.status_code']], [r.path, r.status], `nginx ${r.path}`);
       assertInside(s, c, `nginx ${r.path}`);
-      if (!r.warmup) timings.add(`nginx client ${r.path}`, durMs(c), r.ms);
+      if (r.warmup) continue;
+      // The 10 MB sendfile response too: the client span ends with the last byte read; the server's with the
+      // sendfile that handed it over (the client drains the socket buffers after: response in transit).
+      timings.add(`nginx client ${r.path}`, durMs(c), r.ms);
+      timings.addServer(`nginx server ${r.path}`, s, c, r.ms);
     }
-    // The 10 MB sendfile response: the client span ends with the last byte read.
-    const big = results.find((r) => r.path === '/big.bin')!;
-    const bigClient = clientSpans(slice.spans, port).find((s) => s.attributes['url.path'] === '/big.bin' && s.attributes['client.port'] === big.localPort);
-    assert.ok(bigClient, 'client span for the 10 MB download');
-    timings.add('client 10 MB', durMs(bigClient), big.ms);
     timings.check();
   });
 

@@ -160,3 +160,22 @@ test('a fatal condition makes liveness fail with the reason', async () => {
   assert.deepEqual(agent.liveness(), { ok: false, reason: 'export disk unwritable' });
   await agent.stop();
 });
+
+test('a blocked event loop (≥ 5 s) makes liveness fail, with the stall logged, until the loop runs freely again', async () => {
+  const { agent, lines } = setup();
+  await agent.start();
+  try {
+    assert.deepEqual(agent.liveness(), { ok: true });
+    const until = Date.now() + 5600;
+    while (Date.now() < until) { /* block the loop */ }
+    await new Promise((r) => setTimeout(r, 20)); // the overdue check runs first
+    const l = agent.liveness();
+    assert.equal(l.ok, false);
+    assert.match((l as { reason: string }).reason, /event loop stalled for \d+ ms/);
+    assert.ok(lines().some((x) => x.msg === 'event loop stalled'), 'logged');
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.deepEqual(agent.liveness(), { ok: true }, 'healthy again after a free-running second');
+  } finally {
+    await agent.stop();
+  }
+});

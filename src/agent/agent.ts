@@ -11,6 +11,7 @@ import { buildInfo } from './build-info.js';
 import type { AgentControl, ReloadResult } from './control.js';
 import { ExitCode, SubsystemError } from './errors.js';
 import { hostInfo, hostResource } from './host.js';
+import { startMallocTrim } from './malloc-trim.js';
 import { failed, type Health, type Subsystem, type SubsystemContext } from './subsystem.js';
 import { buildSubsystems, type ExportPipeline } from './wiring.js';
 
@@ -46,6 +47,7 @@ export class Agent implements AgentControl {
   /** When the stall check last ran (performance.now()): a check that runs late measures the stall. */
   private lastCheckAt = 0;
   private stallSeenAt = 0;
+  private stopTrim?: () => void;
   private lastStallMs = 0;
   private fatal?: string;
   private reloading: Promise<unknown> = Promise.resolve();
@@ -77,6 +79,7 @@ export class Agent implements AgentControl {
     this.state = 'starting';
     this.lastCheckAt = performance.now();
     this.stallCheck = setInterval(() => this.checkStall(), STALL_CHECK_MS).unref();
+    this.stopTrim = startMallocTrim((ms) => { if (ms > 5) this.logger.debug({ ms: Math.round(ms) }, 'malloc_trim was slow'); });
     for (const s of this.subsystems) {
       try {
         await s.start();
@@ -111,6 +114,7 @@ export class Agent implements AgentControl {
       }
     }
     clearInterval(this.stallCheck);
+    this.stopTrim?.();
     this.state = 'stopped';
   }
 

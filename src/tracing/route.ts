@@ -39,8 +39,13 @@ export function looksLikeId(segment: string): boolean {
   return segment.length > MAX_SEGMENT_LENGTH;
 }
 
+/** Paths remembered with their route; a server sees the same few paths over and over. */
+const ROUTE_CACHE_SIZE = 2048;
+
 export class RouteMatcher {
   private readonly patterns: CompiledPattern[];
+  /** path → route; cleared when full (bounded; high-cardinality paths just miss). */
+  private readonly cache = new Map<string, string>();
 
   constructor(patterns: readonly string[]) {
     // Most specific first: more literal segments win over parameters.
@@ -49,6 +54,15 @@ export class RouteMatcher {
 
   /** The route for a path without its query. */
   route(path: string): string {
+    const cached = this.cache.get(path);
+    if (cached !== undefined) return cached;
+    const route = this.compute(path);
+    if (this.cache.size >= ROUTE_CACHE_SIZE) this.cache.clear();
+    this.cache.set(path, route);
+    return route;
+  }
+
+  private compute(path: string): string {
     const segments = splitPath(path);
     for (const p of this.patterns) if (matches(p, segments)) return p.template;
     return heuristic(segments);

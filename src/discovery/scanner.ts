@@ -55,6 +55,7 @@ interface NetnsTable { ports: Map<number, ListeningPort>; grew: boolean }
 
 /** Processes read between two yields to the event loop (a scan of 20 000 processes must not stall it). */
 const YIELD_EVERY = 64;
+const TABLE_TTL_MS = 1000;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface StatFields { comm: string; ppid: number; startTicks: number; kernelThread: boolean }
@@ -119,6 +120,10 @@ export class ProcScanner {
   /** Listening-socket inodes of each network namespace at the previous scan (replaced by every scan). */
   private lastInodes = new Map<string, Set<number>>();
   private users?: { key: string; map: Map<number, string> };
+  /** Pids of kernel threads seen by the last scan: not read again while they exist (a third of /proc, typically). */
+  private kernelThreads = new Set<number>();
+  /** Socket tables shared by the scanOne reads of one burst (a table read is ~0.7 ms per file on a big host). */
+  private oneShotTables: { at: number; tables: Map<string, NetnsTable> } = { at: 0, tables: new Map() };
 
   constructor(private readonly opts: ScanOptions) {
     this.opts = { ...opts };
@@ -136,13 +141,19 @@ export class ProcScanner {
     const tables = new Map<string, NetnsTable>();
     const processes = new Map<number, ProcessInfo>();
     const misses: number[] = [];
+    const kernelThreads = new Set<number>();
     let skipped = 0;
     // Known processes first, synchronously (a few µs each), yielding now and then.
     for (let i = 0; i < tracked.length; i++) {
       if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
       const pid = tracked[i]!;
+      if (this.kernelThreads.has(pid)) {
+        kernelThreads.add(pid);
+        skipped++;
+        continue;
+      }
       try {
-        const r = this.readKnown(pid, users, tables);
+        const r = this.readKnown(pid, users, tables, kernelThreads);
         if (r === 'miss') misses.push(pid);
         else if (r) processes.set(pid, r);
         else skipped++;
@@ -162,14 +173,17 @@ export class ProcScanner {
     });
     for (const pid of this.cache.keys()) if (!processes.has(pid)) this.cache.delete(pid);
     this.lastInodes = new Map([...tables].map(([ns, t]) => [ns, new Set(t.ports.keys())]));
+    this.kernelThreads = kernelThreads;
     return { processes, dropped, skipped, durationMs: performance.now() - started };
   }
 
   /** Read one process now (after an exec event); undefined when it is gone, unreadable or a kernel thread. */
   async scanOne(pid: number): Promise<ProcessInfo | undefined> {
     this.readBootTime();
+    // Exec events come in bursts: their reads share socket tables read within the last TABLE_TTL_MS.
+    if (performance.now() - this.oneShotTables.at > TABLE_TTL_MS) this.oneShotTables = { at: performance.now(), tables: new Map() };
     try {
-      return await this.readProcess(pid, this.readUsers(), new Map());
+      return await this.readProcess(pid, this.readUsers(), this.oneShotTables.tables);
     } catch {
       return undefined;
     }
@@ -204,11 +218,12 @@ export class ProcScanner {
   }
 
   /** The cheap, per-scan part of a process: stat, status and links. */
-  private readLive(pid: number): { dir: string; stat: StatFields; statusText?: string; exePath: string } | undefined {
+  private readLive(pid: number, kernelThreads?: Set<number>): { dir: string; stat: StatFields; statusText?: string; exePath: string } | undefined {
     const dir = `${this.opts.procRoot}/${pid}`;
     const statText = readTextSync(`${dir}/stat`, 4096);
     const stat = statText ? parseStat(statText) : undefined;
-    // Kernel threads are not services: known from stat alone, without reading anything else every scan.
+    // Kernel threads are not services: known from stat alone, and not read again while their pid exists.
+    if (stat?.kernelThread) kernelThreads?.add(pid);
     if (!stat || stat.kernelThread) return undefined;
     const statusText = readTextSync(`${dir}/status`, 8192);
     const exePath = (readLinkSync(`${dir}/exe`) ?? '').replace(/ \(deleted\)$/, '');
@@ -216,8 +231,10 @@ export class ProcScanner {
   }
 
   /** A process whose static facts are cached: read synchronously. 'miss' when they are not (new or re-exec'd). */
-  private readKnown(pid: number, users: Map<number, string>, tables: Map<string, NetnsTable>): ProcessInfo | undefined | 'miss' {
-    const live = this.readLive(pid);
+  private readKnown(
+    pid: number, users: Map<number, string>, tables: Map<string, NetnsTable>, kernelThreads: Set<number>,
+  ): ProcessInfo | undefined | 'miss' {
+    const live = this.readLive(pid, kernelThreads);
     if (!live) return undefined;
     const cached = this.cache.get(pid);
     if (!cached || cached.startTicks !== live.stat.startTicks || cached.exePath !== live.exePath) return 'miss';
@@ -282,6 +299,17 @@ export class ProcScanner {
     return facts;
   }
 
+  /** The listening sockets of `netns` (through `pid`), and whether any is new since the previous periodic scan. */
+  private loadTable(netns: string, pid: number, tables: Map<string, NetnsTable>): NetnsTable {
+    const ports = listeningSockets(this.opts.procRoot, pid);
+    const before = this.lastInodes.get(netns);
+    let grew = before === undefined;
+    if (before) for (const inode of ports.keys()) if (!before.has(inode)) { grew = true; break; }
+    const table = { ports, grew };
+    tables.set(netns, table);
+    return table;
+  }
+
   /**
    * The ports `pid` listens on: the listening sockets of its network namespace (read once per namespace per
    * scan) that are among its open fds. The fd table is walked only when the namespace gained a listening socket
@@ -291,35 +319,35 @@ export class ProcScanner {
    */
   private ports(pid: number, dir: string, facts: StaticFacts, tables: Map<string, NetnsTable>): ListeningPort[] {
     const netns = readLinkSync(`${dir}/ns/net`) ?? 'unknown';
-    let table = tables.get(netns);
-    if (!table) {
-      const ports = listeningSockets(this.opts.procRoot, pid);
-      const before = this.lastInodes.get(netns);
-      let grew = before === undefined;
-      if (before) for (const inode of ports.keys()) if (!before.has(inode)) { grew = true; break; }
-      table = { ports, grew };
-      tables.set(netns, table);
-    }
+    // A periodic scan reads each namespace's table once, up front: it decides whether cached sockets still hold.
+    // One-shot reads (exec events) read it only for a process that has sockets at all.
+    const periodic = tables !== this.oneShotTables.tables;
+    const table = tables.get(netns) ?? (periodic ? this.loadTable(netns, pid, tables) : undefined);
     let inodes: number[];
-    if (table.ports.size === 0) {
-      inodes = [];
-    } else if (!table.grew && facts.socketNetns === netns && facts.socketInodes) {
+    if (table && !table.grew && facts.socketNetns === netns && facts.socketInodes) {
       inodes = facts.socketInodes.filter((i) => table.ports.has(i));
     } else {
-      inodes = [];
+      // Walk the fd table for sockets first: a process with none (most just exec'd ones) needs no socket table.
+      const sockets: number[] = [];
       const fds = (listDirSync(`${dir}/fd`) ?? []).slice(0, MAX_FDS_PER_PROCESS);
       for (const fd of fds) {
         const link = readLinkSync(`${dir}/fd/${fd}`);
-        if (!link?.startsWith('socket:[')) continue;
-        const inode = Number(link.slice(8, -1));
-        if (table.ports.has(inode)) inodes.push(inode);
+        if (link?.startsWith('socket:[')) sockets.push(Number(link.slice(8, -1)));
+      }
+      const t = table ?? (sockets.length ? this.loadTable(netns, pid, tables) : undefined);
+      inodes = t ? sockets.filter((i) => t.ports.has(i)) : [];
+      // Without a table read this scan there is nothing to compare against next time: walk again then.
+      if (!t) {
+        facts.socketInodes = undefined;
+        return [];
       }
     }
     facts.socketInodes = inodes;
     facts.socketNetns = netns;
+    const ports = tables.get(netns)!.ports;
     const found = new Map<string, ListeningPort>();
     for (const inode of inodes) {
-      const p = table.ports.get(inode)!;
+      const p = ports.get(inode)!;
       found.set(`${p.protocol}/${p.port}`, p);
     }
     return [...found.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));

@@ -2,6 +2,7 @@
 // what the registry received plus what BPF counted as lost equals every submit BPF attempted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createEbpfCore, EventKind, type EbpfSubsystem } from '../../src/ebpf/core.js';
 import { bpfSkipReason, sleep, testContext, waitFor } from './helpers.js';
@@ -44,6 +45,26 @@ describe('shared ring buffer', { skip }, () => {
     const lostText = await ctx.metrics.render();
     assert.match(lostText.body, new RegExp(`telegen_ebpf_ringbuf_lost_total ${st.events_lost}\\b`));
     assert.match(lostText.body, new RegExp(`telegen_ebpf_ringbuf_events_total ${st.events_received}\\b`));
+    flood.handle.close();
+    off();
+  });
+
+  test('an idle ring backs off (its poll thread wakes ≤ 10 times a second, not 50) and still delivers the next event at once', async () => {
+    const threads = readdirSync('/proc/self/task').filter((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'tg-ringbuf');
+    assert.equal(threads.length, 1, 'one named poll thread');
+    const switches = (): number => Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/self/task/${threads[0]}/status`, 'utf8'))?.[1]);
+    await sleep(500); // whatever the previous test left has been consumed: the back-off is under way
+    const before = switches();
+    await sleep(2000);
+    const wakeups = switches() - before;
+    assert.ok(wakeups <= 20, `${wakeups} wake-ups in 2 s (a fixed 20 ms timer makes ~100)`);
+    let received = 0;
+    const off = core.subscribe(EventKind.TEST_FLOOD, (b) => { received += b.offsets.length; });
+    const flood = loadFlood(core, 'flood-idle', process.pid, 1);
+    const t0 = Date.now();
+    os.getPriority();
+    await waitFor(() => received === 1, 2000, 'the event after idling');
+    assert.ok(Date.now() - t0 < 450, `delivered ${Date.now() - t0} ms after submit (backed-off timer ≤ 200 ms)`);
     flood.handle.close();
     off();
   });

@@ -197,6 +197,7 @@ class DiscoverySubsystem implements Discovery {
       this.recheckTimer = undefined;
       const pids = [...this.recheck];
       this.recheck.clear();
+      this.scanner.freshTables(); // one table read for the whole batch, current enough to show new listeners
       for (const p of pids) {
         void this.scanner.scanOne(p).then((info) => {
           const old = this.procs.get(p);

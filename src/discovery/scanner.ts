@@ -55,7 +55,7 @@ interface NetnsTable { ports: Map<number, ListeningPort>; grew: boolean }
 
 /** Processes read between two yields to the event loop (a scan of 20 000 processes must not stall it). */
 const YIELD_EVERY = 64;
-const TABLE_TTL_MS = 1000;
+const TABLE_TTL_MS = 10_000;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface StatFields { comm: string; ppid: number; startTicks: number; kernelThread: boolean }
@@ -122,7 +122,7 @@ export class ProcScanner {
   private users?: { key: string; map: Map<number, string> };
   /** Pids of kernel threads seen by the last scan: not read again while they exist (a third of /proc, typically). */
   private kernelThreads = new Set<number>();
-  /** Socket tables shared by the scanOne reads of one burst (a table read is ~0.7 ms per file on a big host). */
+  /** Socket tables shared by scanOne reads for TABLE_TTL_MS (reading tcp+tcp6 costs ~2.8 ms on this host). */
   private oneShotTables: { at: number; tables: Map<string, NetnsTable> } = { at: 0, tables: new Map() };
 
   constructor(private readonly opts: ScanOptions) {
@@ -180,13 +180,19 @@ export class ProcScanner {
   /** Read one process now (after an exec event); undefined when it is gone, unreadable or a kernel thread. */
   async scanOne(pid: number): Promise<ProcessInfo | undefined> {
     this.readBootTime();
-    // Exec events come in bursts: their reads share socket tables read within the last TABLE_TTL_MS.
-    if (performance.now() - this.oneShotTables.at > TABLE_TTL_MS) this.oneShotTables = { at: performance.now(), tables: new Map() };
+    // Exec events come in bursts: their reads share socket tables read within the last TABLE_TTL_MS (a process
+    // seldom listens at exec already; the re-read 2 s later starts with fresh tables: freshTables()).
+    if (performance.now() - this.oneShotTables.at > TABLE_TTL_MS) this.freshTables();
     try {
       return await this.readProcess(pid, this.readUsers(), this.oneShotTables.tables);
     } catch {
       return undefined;
     }
+  }
+
+  /** The next scanOne reads the socket tables again (before a batch of re-reads for new listeners). */
+  freshTables(): void {
+    this.oneShotTables = { at: performance.now(), tables: new Map() };
   }
 
   setMaxProcesses(n: number): void {

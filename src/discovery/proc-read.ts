@@ -3,16 +3,25 @@
 import { closeSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { open, readlink, readdir } from 'node:fs/promises';
 
-/** Read at most `max` bytes of a file; undefined on any error (ENOENT, EACCES, ESRCH…). */
+/**
+ * Read at most `max` bytes of a file; undefined on any error (ENOENT, EACCES, ESRCH…). The buffer starts small
+ * and doubles as needed: most /proc files are far below their bound (a 1 MiB maps bound per exec'd process
+ * otherwise allocates 1 MiB each time).
+ */
 export async function readBounded(path: string, max = 64 * 1024): Promise<Buffer | undefined> {
   let fh;
   try {
     fh = await open(path, 'r');
-    const buf = Buffer.allocUnsafe(max);
+    let buf = Buffer.allocUnsafe(Math.min(max, 16 * 1024));
     let off = 0;
     // /proc files report size 0: read until EOF or the cap.
     while (off < max) {
-      const { bytesRead } = await fh.read(buf, off, max - off, null);
+      if (off === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(max, buf.length * 2));
+        buf.copy(bigger, 0, 0, off);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, off, buf.length - off, null);
       if (bytesRead === 0) break;
       off += bytesRead;
     }

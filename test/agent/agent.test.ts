@@ -9,19 +9,10 @@ import type { Health, Subsystem } from '../../src/agent/subsystem.js';
 import type { TelegenConfig } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { captureLogger } from '../helpers/logger.js';
+import { quietConfig } from '../helpers/config.js';
 
 // Every built-in source off: these tests are about the Agent's own lifecycle.
-const QUIET = `
-self_telemetry:
-  listen: "127.0.0.1:0"
-agent:
-  ebpf:
-    enabled: false
-  host_metrics:
-    enabled: false
-file_exporter:
-  enabled: false
-`;
+const QUIET = quietConfig().replaceAll('$DIR', mkdtempSync(join(tmpdir(), 'telegen-agent-data-')));
 
 interface Probe extends Subsystem { events: string[]; seen: TelegenConfig[] }
 

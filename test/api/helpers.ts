@@ -12,25 +12,10 @@ import { loadConfig } from '../../src/config/load.js';
 import { RecentLogs } from '../../src/logging/logger.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { ApiSubsystem } from '../../src/api/api-subsystem.js';
+import { quietConfig } from '../helpers/config.js';
 
-/** Every host source off; the API on 127.0.0.1:0; extra YAML is appended under the given top-level keys. */
-export function apiConfig(selfTelemetry = '', rest = ''): string {
-  return `self_telemetry:
-  listen: "127.0.0.1:0"
-${selfTelemetry.replace(/^/gm, '  ')}
-queue:
-  directory: $DIR/queue
-file_exporter:
-  directory: $DIR/out
-agent:
-  ebpf:
-    enabled: false
-  host_metrics:
-    enabled: false
-discovery:
-  scan_interval: 1h
-${rest}`;
-}
+/** Every host source off; the API on 127.0.0.1:0 (see test/helpers/config.ts). */
+export const apiConfig = quietConfig;
 
 export interface TestAgent {
   agent: Agent;

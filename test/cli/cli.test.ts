@@ -170,10 +170,9 @@ describe('diagnostics', () => {
 
 describe('diagnostics with a running agent', () => {
   test('asks the agent API: status, eBPF, metrics snapshot, recent logs; the token is used but never written', async (t) => {
-    const { spawnAgent, msg, QUIET_CONFIG } = await import('../helpers/spawn-agent.js');
-    const yaml = QUIET_CONFIG + 'self_telemetry:\n  listen: "127.0.0.1:0"\n  debug:\n    enabled: true\n  auth:\n    enabled: true\n    bearer_token: run-diag-canary-42\n';
-    // QUIET_CONFIG already has a self_telemetry section: merge by replacing it.
-    const { dir, file } = tempConfig(yaml.replace('self_telemetry:\n  listen: "127.0.0.1:0"\n', ''));
+    const { spawnAgent, msg } = await import('../helpers/spawn-agent.js');
+    const { quietConfig } = await import('../helpers/config.js');
+    const { dir, file } = tempConfig(quietConfig('debug:\n  enabled: true\nauth:\n  enabled: true\n  bearer_token: run-diag-canary-42'));
     const agent = spawnAgent(['run', '-c', file], { env: { PATH: process.env.PATH } });
     t.after(() => agent.kill('SIGKILL'));
     const listening = await agent.waitFor(msg('api listening'));

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quietConfig } from './config.js';
 
 export const BIN = join(process.cwd(), 'bin', 'telegen.js');
 
@@ -25,22 +26,8 @@ export function tempConfig(yaml: string): { dir: string; file: string } {
   return { dir, file };
 }
 
-/** A configuration with every host source off, the API on an ephemeral loopback port, data in `$DIR`. */
-export const QUIET_CONFIG = `
-self_telemetry:
-  listen: "127.0.0.1:0"
-queue:
-  directory: $DIR/queue
-file_exporter:
-  directory: $DIR/out
-agent:
-  ebpf:
-    enabled: false
-  host_metrics:
-    enabled: false
-discovery:
-  scan_interval: 1h
-`;
+/** Every host source off, the API on an ephemeral loopback port, data in `$DIR`. */
+export const QUIET_CONFIG = quietConfig();
 
 export function spawnAgent(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunningAgent {
   const proc = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });

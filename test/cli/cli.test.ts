@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, tempConfig } from '../helpers/spawn-agent.js';
+import { BIN, msg, spawnAgent, tempConfig } from '../helpers/spawn-agent.js';
+import { quietConfig } from '../helpers/config.js';
 
 /** Runs `telegen args…` to completion with a clean environment (no TELEGEN_* / OTEL_* leaking in). */
 function telegen(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -170,8 +171,6 @@ describe('diagnostics', () => {
 
 describe('diagnostics with a running agent', () => {
   test('asks the agent API: status, eBPF, metrics snapshot, recent logs; the token is used but never written', async (t) => {
-    const { spawnAgent, msg } = await import('../helpers/spawn-agent.js');
-    const { quietConfig } = await import('../helpers/config.js');
     const { dir, file } = tempConfig(quietConfig('debug:\n  enabled: true\nauth:\n  enabled: true\n  bearer_token: run-diag-canary-42'));
     const agent = spawnAgent(['run', '-c', file], { env: { PATH: process.env.PATH } });
     t.after(() => agent.kill('SIGKILL'));

@@ -5,13 +5,13 @@
 //   - "server traced": wrk (C, cheap) drives nginx and is excluded from tracing by a discovery.exclude rule on
 //     its executable; every other process is traced (the default selection), so this is one server span per
 //     request — the deployment where clients are elsewhere.
-//   - "both ends traced": autocannon (a Node client) drives nginx and both are selected by discovery.instrument:
-//     a server and a client span per request, both ends on one host.
+//   - "both ends traced": autocannon (a Node client, run by a link to the Node binary under its own name) drives
+//     nginx and both are selected by discovery.instrument exe_path rules: a server and a client span per request.
 // Reported per point: throughput and p99 (off / on), the agent's CPU (its process CPU on minus off, every thread),
 // and the kernel time of the tracer's BPF programs (kernel.bpf_stats_enabled), which the traced processes pay in
 // their own syscalls — per 1k req/s each.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -71,11 +71,15 @@ end`);
   });
 }
 
-/** autocannon (a Node client, itself traced in "both ends traced"). */
-function autocannonLoader(url: string): Loader {
+/**
+ * autocannon (a Node client, itself traced in "both ends traced"), run by `node` (a link to this Node binary
+ * under another name): a discovery rule on that executable selects the load tool and no other Node process
+ * of this shared host.
+ */
+function autocannonLoader(url: string, node: string): Loader {
   return (rate, seconds = SECONDS) => new Promise((resolve, reject) => {
     const args = ['-j', '-c', String(CONNECTIONS), '-d', String(seconds), ...(rate > 0 ? ['-R', String(rate)] : []), url];
-    const p = spawn(join(process.cwd(), 'node_modules/.bin/autocannon'), args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(node, [join(process.cwd(), 'node_modules/autocannon/autocannon.js'), ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -202,8 +206,15 @@ async function main(): Promise<void> {
     const wrk = wrkLoader(url, dir);
     await wrk(0, 2); // warm-up
     await series('server traced', port, wrk, { exclude: [{ exe_path: '*/wrk' }] }, rows);
-    await series('both ends traced', port, autocannonLoader(url),
-      { instrument: [{ exe_path: '*/nginx' }, { exe_path: realpathSync(process.execPath) }] }, rows);
+    const loadNode = join(dir, 'tg-loadgen-node');
+    try {
+      linkSync(realpathSync(process.execPath), loadNode);
+    } catch {
+      copyFileSync(realpathSync(process.execPath), loadNode); // another filesystem
+      chmodSync(loadNode, 0o755);
+    }
+    await series('both ends traced', port, autocannonLoader(url, loadNode),
+      { instrument: [{ exe_path: '*/nginx' }, { exe_path: '*/tg-loadgen-node' }] }, rows);
   } finally {
     nginx.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -217,8 +228,9 @@ tracer detached ("off") and attached ("on"), alternating per rate in one run, ${
 HTTP tracer; its sink counts and forgets spans: export cost is bench:export's) is a separate process running the
 compiled dist/ code. **server traced**: the load generator is wrk, excluded from tracing by
 \`discovery.exclude: [{exe_path: "*/wrk"}]\`, everything else traced (default selection): one server span per request.
-**both ends traced**: autocannon (Node) and nginx selected by \`discovery.instrument\` (exe_path): a client and a
-server span per request. Fixed rates are approximate for wrk (a per-connection pause); the measured rate is shown.
+**both ends traced**: autocannon (run by a link to the Node binary named \`tg-loadgen-node\`) and nginx selected
+by \`discovery.instrument\` exe_path rules (no other Node process of the host): a client and a server span per
+request. Fixed rates are approximate for wrk (a per-connection pause); the measured rate is shown.
 
 - *user space in isolation* (bench/lib/http-tracing-micro.mjs: recorded-layout batches through the compiled
   reader → parser → span → RED): **${micro.server.toFixed(2)} µs per server exchange, ${micro.both.toFixed(2)} µs per client +

@@ -56,6 +56,7 @@ interface NetnsTable { ports: Map<number, ListeningPort>; grew: boolean }
 /** Processes read between two yields to the event loop (a scan of 20 000 processes must not stall it). */
 const YIELD_EVERY = 64;
 const TABLE_TTL_MS = 10_000;
+const KTHREAD_RECHECK_SCANS = 10;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface StatFields { comm: string; ppid: number; startTicks: number; kernelThread: boolean }
@@ -120,8 +121,12 @@ export class ProcScanner {
   /** Listening-socket inodes of each network namespace at the previous scan (replaced by every scan). */
   private lastInodes = new Map<string, Set<number>>();
   private users?: { key: string; map: Map<number, string> };
-  /** Pids of kernel threads seen by the last scan: not read again while they exist (a third of /proc, typically). */
+  /**
+   * Pids of kernel threads seen by the last scan: not read again while they exist (a third of /proc, typically).
+   * Forgotten every KTHREAD_RECHECK_SCANS scans, so a pid reused by a process (pid wrap) is seen at the latest then.
+   */
   private kernelThreads = new Set<number>();
+  private scans = 0;
   /** Socket tables shared by scanOne reads for TABLE_TTL_MS (reading tcp+tcp6 costs ~2.8 ms on this host). */
   private oneShotTables: { at: number; tables: Map<string, NetnsTable> } = { at: 0, tables: new Map() };
 
@@ -142,6 +147,7 @@ export class ProcScanner {
     const processes = new Map<number, ProcessInfo>();
     const misses: number[] = [];
     const kernelThreads = new Set<number>();
+    if (++this.scans % KTHREAD_RECHECK_SCANS === 0) this.kernelThreads.clear();
     let skipped = 0;
     // Known processes first, synchronously (a few µs each), yielding now and then.
     for (let i = 0; i < tracked.length; i++) {

@@ -68,8 +68,10 @@ export class SelfMetrics {
 
   constructor() {
     // telegen_process_* (cpu seconds, resident/virtual memory, open/max fds, start time) and the Node.js runtime
-    // in place of Go's: telegen_nodejs_eventloop_lag_*, heap sizes, GC durations.
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'telegen_', eventLoopMonitoringPrecision: 20 });
+    // in place of Go's: telegen_nodejs_eventloop_lag_*, heap sizes, GC durations. The event-loop delay histogram
+    // samples once a second: at prom-client's 10–20 ms it woke the idle agent 50–100 times a second (~0.3% of a
+    // core here, most of the 0.5% idle budget); a 1 s timer's lateness still shows every stall that matters.
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'telegen_', eventLoopMonitoringPrecision: 1000 });
     // prom-client also exports unlabelled sums as gauges named *_total, which Prometheus reserves for counters
     // (`promtool check metrics` flags them); the per-type telegen_nodejs_active_{handles,requests,resources} stay.
     for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`telegen_nodejs_active_${kind}_total`);

@@ -3,7 +3,6 @@
 // scan time with 1,000 extra processes. `npm run bench:hostmetrics`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { loadConfigText } from '../src/config/load.js';
@@ -12,6 +11,7 @@ import { ALL_COLLECTORS } from '../src/hostmetrics/settings.js';
 import { ProcScanner } from '../src/discovery/scanner.js';
 import { SelfMetrics } from '../src/telemetry/self-metrics.js';
 import { writeBenchSection } from './lib/report.js';
+import { freePort } from '../test/helpers/net.js';
 
 const SCRAPES = 300;
 const config = loadConfigText('agent:\n  host_metrics:\n    prometheus:\n      listen: "127.0.0.1:0"\n', null, { env: {} }).config;
@@ -20,14 +20,6 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ ticks
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import type { Subsystem } from '../../src/agent/subsystem.js';
 import type { TelegenConfig } from '../../src/config/schema.js';
 import { apiConfig, call, startAgent, validatorFor } from './helpers.js';
+import { freePort } from '../helpers/net.js';
 
 const TOKEN = 'reload-token-123';
 
@@ -128,10 +129,3 @@ test('concurrent reloads are each answered', async () => {
   } finally { await t.stop(); }
 });
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((res) => s.close(res));
-  return port;
-}

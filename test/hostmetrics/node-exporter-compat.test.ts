@@ -4,7 +4,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHostMetrics, type HostMetrics } from '../../src/hostmetrics/hostmetrics.js';
 import { ALL_COLLECTORS } from '../../src/hostmetrics/settings.js';
@@ -14,6 +13,7 @@ import { parseExposition, type ParsedFamily } from './exposition-parse.js';
 import type { SubsystemContext } from '../../src/agent/subsystem.js';
 import type { TelegenConfig } from '../../src/config/schema.js';
 import pino from 'pino';
+import { freePort } from '../helpers/net.js';
 
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 let ne: ChildProcess | undefined;
@@ -21,14 +21,6 @@ let neUrl = '';
 let ours: HostMetrics | undefined;
 let oursUrl = '';
 let config: TelegenConfig;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function fetchText(url: string): Promise<{ text: string; at: number }> {
   const res = await fetch(url);

@@ -1,6 +1,7 @@
 // The one TypeScript mirror of bpf/tcp.h `struct tcp_event` (offsets checked against the C header by
 // test/ebpf/layouts.test.ts).
 import { cString, EventHeaderLayout } from '../events.js';
+import { formatIPv4, formatIPv6 } from '../../util/ip.js';
 
 export const TcpEventLayout = {
   cgroup_id: 16, duration_ns: 24, bytes_sent: 32, bytes_received: 40, pid: 48, retransmits: 52,
@@ -65,20 +66,7 @@ export function decodeTcpEvent(buf: Buffer, off: number): TcpEvent | null {
 }
 
 function formatAddress(buf: Buffer, off: number, v4: boolean): string {
-  if (v4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(off + i).toString(16));
-  // Collapse the longest run of zero groups (RFC 5952).
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return v4 ? formatIPv4(buf, off) : formatIPv6(buf, off);
 }
 
 export function failureReason(errno: number): string {

@@ -1,5 +1,6 @@
 // The TypeScript mirror of bpf/http.h `struct http_event` (offsets checked against the object's BTF in
 // test/tracing/http-event.test.ts). One decoder, no copies: the captured bytes are read in place in the batch buffer.
+import { formatIPv4, formatIPv6 } from '../util/ip.js';
 
 export const HTTP_EVENT_SIZE = 104;
 export const HTTP_MAX_CAPTURE = 8192;
@@ -123,28 +124,8 @@ export class HttpEventReader implements HttpEvent {
   }
 }
 
-/** IPv4 as dotted quad; IPv6 compressed; IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4. */
+/** IPv4 as dotted quad; IPv6 per RFC 5952; IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4. */
 export function formatAddress(buf: Buffer, at: number, family: number): string {
-  if (family === 2) return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
-  if (family !== 10) return '';
-  let mapped = true;
-  for (let i = 0; i < 10; i++) if (buf[at + i] !== 0) mapped = false;
-  if (mapped && buf[at + 10] === 0xff && buf[at + 11] === 0xff) {
-    return `${buf[at + 12]}.${buf[at + 13]}.${buf[at + 14]}.${buf[at + 15]}`;
-  }
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(at + i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  const text = `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-  return text;
+  if (family === 2) return formatIPv4(buf, at);
+  return family === 10 ? formatIPv6(buf, at) : '';
 }

@@ -3,7 +3,6 @@
 // and therefore never traced), and helpers to wait and to free ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -88,16 +87,7 @@ export async function waitFor(cond: () => boolean, ms = 10_000, what = 'conditio
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort } from '../helpers/net.js';
 
 /** Wait until something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, ms = 10_000): Promise<void> {

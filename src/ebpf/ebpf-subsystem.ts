@@ -6,7 +6,7 @@ import { ExitCode, SubsystemError } from '../agent/errors.js';
 import { failed, type Health, type SubsystemContext } from '../agent/subsystem.js';
 import { BpfLoadError, EventKind, type BpfObjectHandle, type EbpfStatus, type EbpfSubsystem, type EventBatch, type LoadObjectOptions, type ProcessEvent } from './core.js';
 import { decodeProcessEvent } from './events.js';
-import { nativeAddon, type NativeAddon, type NativeRingbuf } from './native.js';
+import { isNativeError, nativeAddon, type NativeAddon, type NativeObject, type NativeRingbuf } from './native.js';
 import { LoadedObject, toLoadError } from './object-loader.js';
 import { bpfObjectPath } from './paths.js';
 import { preflight } from './preflight.js';
@@ -91,7 +91,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
     this.ringbufSize = this.config.agent.ebpf.ringbuf_size;
     let obj;
     try {
-      obj = native.open(this.opts.coreObjectFile ?? bpfObjectPath('core'), {
+      obj = openRetrying(native, this.opts.coreObjectFile ?? bpfObjectPath('core'), {
         maxEntries: { [SHARED_MAPS.ringbuf]: this.ringbufSize },
         rodataOptional: { tg_wakeup_bytes: wakeupBytes(this.ringbufSize) },
       });
@@ -240,7 +240,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
     if (this.registry.objects.has(o.name)) throw new Error(`a BPF object named ${o.name} is already loaded`);
     let obj;
     try {
-      obj = this.native.open(o.objectFile, {
+      obj = openRetrying(this.native, o.objectFile, {
         rodata: { ...o.rodata },
         rodataOptional: { tg_wakeup_bytes: wakeupBytes(this.ringbufSize) },
         maxEntries: { ...o.maxEntries },
@@ -285,4 +285,20 @@ function wakeupBytes(ringbufSize: number): number {
 function reasonOf(e: unknown): string {
   if (e instanceof BpfLoadError) return `${e.message}${verifierExcerpt(e.verifierLog)}`;
   return (e as Error).message ?? String(e);
+}
+
+const EAGAIN = 11;
+
+/**
+ * The kernel answers BPF_PROG_LOAD with EAGAIN when a signal arrives while the verifier runs (e.g. a profiler's
+ * SIGPROF); libbpf does not retry that. A few more attempts, then the error as it is.
+ */
+export function openRetrying(native: NativeAddon, file: string, opts: Parameters<NativeAddon['open']>[1], attempts = 3): NativeObject {
+  for (let i = 1; ; i++) {
+    try {
+      return native.open(file, opts);
+    } catch (e) {
+      if (i >= attempts || !isNativeError(e) || Math.abs(e.errno) !== EAGAIN) throw e;
+    }
+  }
 }

@@ -282,7 +282,7 @@ async function main(): Promise<void> {
       `Load: nginx (1 worker) driven by wrk (paced with a Lua delay, excluded from tracing by \`discovery.exclude: [{exe_path: "*/wrk"}]\`) for ${LOAD_SECONDS} s.`,
       `RSS counts the ring buffer's data pages twice (libbpf maps them twice for wrap-around); PSS counts them once.`,
       `"w/o ring buffer" subtracts that mapping: it is kernel memory sized by \`agent.ebpf.ringbuf_size\`, not the agent's heap.`,
-      `The host is shared with other engineers' tests and benchmarks, whose HTTP traffic the agent traces while "idle":`,
+      `Other work on the host (tests, benchmarks) is HTTP traffic the agent traces while "idle" (see "foreign spans"):`,
       `"idle CPU, attributed" takes out the ring-buffer events it handled meanwhile at the per-event CPU measured under`,
       `load (a lower bound of that cost: at low rates events come in small batches, each dearer). "Quiet idle" is a second`,
       `agent in the same window whose \`discovery.instrument\` matches no process (the kernel drops foreign HTTP`,
@@ -312,7 +312,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const cpus = spawnSync('nproc').stdout.toString().trim();
-  const md = `${lines.join('\n')}\n\n${cpus} cores shared with other engineers' work: figures are noisy.`;
+  const md = `${lines.join('\n')}\n\n${cpus} cores; any other work on the host (see "foreign spans traced while idle") makes figures noisy.`;
   console.log(md);
   writeBenchSection('budgets', md);
 }

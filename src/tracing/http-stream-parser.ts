@@ -182,22 +182,29 @@ export class HttpStreamParser {
   }
 
   /** Advance over `n` bytes that were not captured. */
+  /**
+   * Take `k` bytes (≤ remaining) of a run whose length is known — a Content-Length body or chunk data — whether
+   * they were captured or only counted; at its end, finish the message or expect the CRLF after the chunk.
+   */
+  private takeKnown(k: number, edge: Edge): void {
+    this.remaining -= k;
+    this.advance(k, edge);
+    if (this.remaining !== 0) return;
+    if (this.state === State.BodyLength) this.finish(edge);
+    else {
+      this.state = State.ChunkDataEnd;
+      this.remaining = 2;
+    }
+  }
+
   private skip(n: number, edge: Edge): void {
     while (n > 0 && this.state !== State.Stopped) {
       switch (this.state) {
         case State.BodyLength:
         case State.ChunkData: {
           const k = Math.min(n, this.remaining);
-          this.remaining -= k;
           n -= k;
-          this.advance(k, edge);
-          if (this.remaining === 0) {
-            if (this.state === State.BodyLength) this.finish(edge);
-            else {
-              this.state = State.ChunkDataEnd;
-              this.remaining = 2;
-            }
-          }
+          this.takeKnown(k, edge);
           break;
         }
         case State.ChunkDataEnd: {
@@ -292,16 +299,8 @@ export class HttpStreamParser {
         case State.BodyLength:
         case State.ChunkData: {
           const k = Math.min(to - i, this.remaining);
-          this.remaining -= k;
           i += k;
-          this.advance(k, edge);
-          if (this.remaining === 0) {
-            if (this.state === State.BodyLength) this.finish(edge);
-            else {
-              this.state = State.ChunkDataEnd;
-              this.remaining = 2;
-            }
-          }
+          this.takeKnown(k, edge);
           break;
         }
         case State.ChunkDataEnd: {

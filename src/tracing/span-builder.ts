@@ -79,28 +79,19 @@ export function buildSpan(
   // The always-present attributes in one literal (one object shape for every span of a kind; the conditional
   // ones are appended after).
   const c = ex.conn;
-  const a: Attributes = server ? {
+  // The server end is this connection's local side on a server span and its remote side on a client span.
+  const serverAddress = server ? c.localAddress : c.remoteAddress;
+  const serverPort = server ? c.localPort : c.remotePort;
+  const a: Attributes = {
     'http.request.method': method,
     'http.response.status_code': status,
     'network.protocol.name': 'http',
     'network.protocol.version': req.version,
     'network.transport': 'tcp',
-    'server.address': hostHeader?.[0] ?? c.localAddress,
-    'server.port': hostHeader?.[1] ?? c.localPort,
-    'client.address': c.remoteAddress,
-    'client.port': c.remotePort,
-    'network.peer.address': c.remoteAddress,
-    'network.peer.port': c.remotePort,
-  } : {
-    'http.request.method': method,
-    'http.response.status_code': status,
-    'network.protocol.name': 'http',
-    'network.protocol.version': req.version,
-    'network.transport': 'tcp',
-    'server.address': hostHeader?.[0] ?? c.remoteAddress,
-    'server.port': hostHeader?.[1] ?? c.remotePort,
-    'client.address': c.localAddress,
-    'client.port': c.localPort,
+    'server.address': hostHeader?.[0] ?? serverAddress,
+    'server.port': hostHeader?.[1] ?? serverPort,
+    'client.address': server ? c.remoteAddress : c.localAddress,
+    'client.port': server ? c.remotePort : c.localPort,
     'network.peer.address': c.remoteAddress,
     'network.peer.port': c.remotePort,
   };

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import pino from 'pino';
+import type { ProcessEvent, ProcessEventSource } from '../../src/discovery/catalog.js';
 import type { SubsystemContext } from '../../src/agent/subsystem.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
@@ -10,5 +12,18 @@ export function testContext(yaml = ''): SubsystemContext {
     config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(),
     resource: { attributes: { 'host.name': 'test-host', 'service.name': 'telegen' } },
     sink: { push: (_s, items) => items.length },
+  };
+}
+
+/** A stand-in for the eBPF core's exec/exit events: the test emits them by hand. */
+export function fakeProcessEvents() {
+  let subscriber: ((e: ProcessEvent) => void) | undefined;
+  const source: ProcessEventSource = {
+    subscribeProcessEvents: (cb) => { subscriber = cb; return () => { subscriber = undefined; }; },
+  };
+  return {
+    source,
+    emit: (e: ProcessEvent) => { assert.ok(subscriber, 'discovery subscribed to process events'); subscriber(e); },
+    subscribed: () => subscriber !== undefined,
   };
 }

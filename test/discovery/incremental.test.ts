@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ProcScanner } from '../../src/discovery/scanner.js';
 import { createDiscovery } from '../../src/discovery/discovery.js';
-import { testContext } from './helpers.js';
+import { testContext, fakeProcessEvents } from './helpers.js';
 
 const children: ChildProcess[] = [];
 after(() => { for (const c of children) c.kill('SIGKILL'); });
@@ -63,9 +63,9 @@ test('rescans see ports opened and closed after the first scan (fd tables walked
 });
 
 test('an exec\'d process is read again later for the ports it opened after exec', async () => {
-  let emit: ((e: { type: 'exec' | 'exit'; pid: number; ppid: number; comm: string }) => void) | undefined;
+  const events = fakeProcessEvents();
   const discovery = createDiscovery(testContext('discovery:\n  scan_interval: 1h\n'), {
-    processEvents: { subscribeProcessEvents: (cb) => { emit = cb; return () => { emit = undefined; }; } },
+    processEvents: events.source,
   });
   await discovery.start();
   const changes: string[] = [];
@@ -73,7 +73,7 @@ test('an exec\'d process is read again later for the ports it opened after exec'
   try {
     const p = portOpener();
     await new Promise((r) => setTimeout(r, 200));
-    emit!({ type: 'exec', pid: p.pid, ppid: process.pid, comm: 'node' });
+    events.emit({ type: 'exec', pid: p.pid, ppid: process.pid, comm: 'node' });
     for (let i = 0; i < 100 && !discovery.get(p.pid); i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(discovery.get(p.pid)?.ports, [], 'read at exec: no port yet');
     const port = await p.open();
@@ -86,10 +86,10 @@ test('an exec\'d process is read again later for the ports it opened after exec'
 });
 
 test('rescans run every scan_interval, and every scan_interval_with_events while exec/exit events flow', async () => {
-  let emit: ((e: { type: 'exec' | 'exit'; pid: number; ppid: number; comm: string }) => void) | undefined;
+  const events = fakeProcessEvents();
   const ctx = testContext('discovery:\n  scan_interval: 100ms\n  scan_interval_with_events: 1h\n');
   const discovery = createDiscovery(ctx, {
-    processEvents: { subscribeProcessEvents: (cb) => { emit = cb; return () => { emit = undefined; }; } },
+    processEvents: events.source,
   });
   const scans = async (): Promise<number> =>
     Number(/telegen_discovery_scan_duration_seconds_count (\d+)/.exec((await ctx.metrics.render()).body)?.[1] ?? 0);
@@ -98,7 +98,7 @@ test('rescans run every scan_interval, and every scan_interval_with_events while
     await new Promise((r) => setTimeout(r, 700));
     const quiet = await scans();
     assert.ok(quiet >= 4, `no events: rescans every 100 ms (${quiet} scans in 0.7 s)`);
-    emit!({ type: 'exit', pid: 999999, ppid: 1, comm: 'gone' });
+    events.emit({ type: 'exit', pid: 999999, ppid: 1, comm: 'gone' });
     await new Promise((r) => setTimeout(r, 250)); // the timer armed before the event may still fire once
     const flowing = await scans();
     await new Promise((r) => setTimeout(r, 700));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiscovery, type Discovery } from '../../src/discovery/discovery.js';
 import { readGoBuildInfo } from '../../src/discovery/go-buildinfo.js';
-import { testContext } from './helpers.js';
+import { testContext, fakeProcessEvents } from './helpers.js';
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'telegen-disc-'));
@@ -127,9 +127,9 @@ test('finds Node, Python and Go listeners with ports, runtime and service name',
 });
 
 test('exec/exit events update the catalog between scans', async () => {
-  let emit: ((e: { type: 'exec' | 'exit'; pid: number; ppid: number; comm: string }) => void) | undefined;
+  const events = fakeProcessEvents();
   const discovery = createDiscovery(testContext('discovery:\n  scan_interval: 1h\n'), {
-    processEvents: { subscribeProcessEvents: (cb) => { emit = cb; return () => { emit = undefined; }; } },
+    processEvents: events.source,
   });
   await discovery.start();
   const changes: string[] = [];
@@ -137,16 +137,16 @@ test('exec/exit events update the catalog between scans', async () => {
   try {
     const late = await startListener(process.execPath, ['-e', "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>console.log(s.address().port))"]);
     assert.equal(discovery.get(late.pid), undefined, 'not seen before the event (scan interval is 1h)');
-    emit!({ type: 'exec', pid: late.pid, ppid: process.pid, comm: 'node' });
+    events.emit({ type: 'exec', pid: late.pid, ppid: process.pid, comm: 'node' });
     for (let i = 0; i < 100 && !discovery.get(late.pid); i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(discovery.get(late.pid)?.ports.map((p) => p.port), [late.port]);
-    emit!({ type: 'exit', pid: late.pid, ppid: process.pid, comm: 'node' });
+    events.emit({ type: 'exit', pid: late.pid, ppid: process.pid, comm: 'node' });
     assert.equal(discovery.get(late.pid), undefined);
     assert.deepEqual(changes, [`added:${late.pid}`, `removed:${late.pid}`]);
   } finally {
     await discovery.stop();
   }
-  assert.equal(emit, undefined, 'unsubscribed on stop');
+  assert.equal(events.subscribed(), false, 'unsubscribed on stop');
 });
 
 test('Go build info is read from the ELF section', { skip: !hasGo && 'go is not installed' }, async () => {

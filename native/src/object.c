@@ -76,18 +76,66 @@ static bool write_scalar(napi_env env, napi_value v, void *dst, size_t size)
 	return true;
 }
 
-/* Set .rodata variables from `values` (object name → scalar). Unknown names fail unless `optional`. */
-static bool set_rodata(napi_env env, struct bpf_object *obj, napi_value values, bool optional, char *err,
-		       size_t errcap)
+/* One `name: value` entry of an options object; false (with `err` filled) stops the walk. */
+typedef bool (*entry_fn)(napi_env env, const char *key, napi_value value, void *ctx, char *err, size_t errcap);
+
+/* Call `fn` for every own property of the JS object `values` (names up to 127 bytes). */
+static bool for_each_entry(napi_env env, napi_value values, entry_fn fn, void *ctx, char *err, size_t errcap)
 {
 	napi_value keys;
 	uint32_t n = 0;
 	if (napi_get_property_names(env, values, &keys) != napi_ok)
 		return true;
 	napi_get_array_length(env, keys, &n);
-	if (n == 0)
-		return true;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value k, v;
+		char key[128];
+		napi_get_element(env, keys, i, &k);
+		if (!tg_get_string(env, k, key, sizeof(key)))
+			continue;
+		napi_get_property(env, values, k, &v);
+		if (!fn(env, key, v, ctx, err, errcap))
+			return false;
+	}
+	return true;
+}
 
+struct rodata_ctx {
+	struct btf *btf;
+	int sec_id;
+	char *data;
+	size_t data_size;
+	bool optional;
+};
+
+static bool set_rodata_entry(napi_env env, const char *key, napi_value v, void *p, char *err, size_t errcap)
+{
+	struct rodata_ctx *c = p;
+	if (c->data && c->sec_id > 0) {
+		const struct btf_type *sec = btf__type_by_id(c->btf, c->sec_id);
+		const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+		for (int j = 0; j < btf_vlen(sec); j++, vs++) {
+			const struct btf_type *var = btf__type_by_id(c->btf, vs->type);
+			if (strcmp(btf__name_by_offset(c->btf, var->name_off), key) != 0)
+				continue;
+			if (vs->offset + vs->size > c->data_size || !write_scalar(env, v, c->data + vs->offset, vs->size)) {
+				snprintf(err, errcap, "cannot set .rodata variable %s (size %u)", key, vs->size);
+				return false;
+			}
+			return true;
+		}
+	}
+	if (!c->optional) {
+		snprintf(err, errcap, "no .rodata variable %s in the object", key);
+		return false;
+	}
+	return true;
+}
+
+/* Set .rodata variables from `values` (object name → scalar). Unknown names fail unless `optional`. */
+static bool set_rodata(napi_env env, struct bpf_object *obj, napi_value values, bool optional, char *err,
+		       size_t errcap)
+{
 	struct bpf_map *rodata = NULL, *m;
 	bpf_object__for_each_map(m, obj) {
 		const char *name = bpf_map__name(m);
@@ -96,96 +144,51 @@ static bool set_rodata(napi_env env, struct bpf_object *obj, napi_value values, 
 			break;
 		}
 	}
-	struct btf *btf = bpf_object__btf(obj);
-	int sec_id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
-	size_t data_size = 0;
-	char *data = rodata ? (char *)bpf_map__initial_value(rodata, &data_size) : NULL;
+	struct rodata_ctx c = { .btf = bpf_object__btf(obj), .sec_id = -1, .optional = optional };
+	if (c.btf)
+		c.sec_id = btf__find_by_name_kind(c.btf, ".rodata", BTF_KIND_DATASEC);
+	if (rodata)
+		c.data = (char *)bpf_map__initial_value(rodata, &c.data_size);
+	return for_each_entry(env, values, set_rodata_entry, &c, err, errcap);
+}
 
-	for (uint32_t i = 0; i < n; i++) {
-		napi_value k, v;
-		char key[128];
-		napi_get_element(env, keys, i, &k);
-		if (!tg_get_string(env, k, key, sizeof(key)))
-			continue;
-		napi_get_property(env, values, k, &v);
-		bool found = false;
-		if (data && sec_id > 0) {
-			const struct btf_type *sec = btf__type_by_id(btf, sec_id);
-			const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
-			for (int j = 0; j < btf_vlen(sec); j++, vs++) {
-				const struct btf_type *var = btf__type_by_id(btf, vs->type);
-				if (strcmp(btf__name_by_offset(btf, var->name_off), key) != 0)
-					continue;
-				if (vs->offset + vs->size > data_size ||
-				    !write_scalar(env, v, data + vs->offset, vs->size)) {
-					snprintf(err, errcap, "cannot set .rodata variable %s (size %u)", key, vs->size);
-					return false;
-				}
-				found = true;
-				break;
-			}
-		}
-		if (!found && !optional) {
-			snprintf(err, errcap, "no .rodata variable %s in the object", key);
-			return false;
-		}
+static bool set_max_entries_entry(napi_env env, const char *key, napi_value v, void *obj, char *err, size_t errcap)
+{
+	uint32_t max = 0;
+	napi_get_value_uint32(env, v, &max);
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
+	int r = m ? bpf_map__set_max_entries(m, max) : -ENOENT;
+	if (r) {
+		snprintf(err, errcap, "cannot set max_entries of map %s to %u: %s", key, max, strerror(-r));
+		return false;
 	}
 	return true;
 }
 
 static bool set_max_entries(napi_env env, struct bpf_object *obj, napi_value values, char *err, size_t errcap)
 {
-	napi_value keys;
-	uint32_t n = 0;
-	if (napi_get_property_names(env, values, &keys) != napi_ok)
+	return for_each_entry(env, values, set_max_entries_entry, obj, err, errcap);
+}
+
+/* A map the object shares with the core: reuse the core's fd (skipped when the object lacks the map). */
+static bool reuse_map_entry(napi_env env, const char *key, napi_value v, void *obj, char *err, size_t errcap)
+{
+	int32_t fd = -1;
+	napi_get_value_int32(env, v, &fd);
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
+	if (!m)
 		return true;
-	napi_get_array_length(env, keys, &n);
-	for (uint32_t i = 0; i < n; i++) {
-		napi_value k, v;
-		char key[128];
-		uint32_t max;
-		napi_get_element(env, keys, i, &k);
-		if (!tg_get_string(env, k, key, sizeof(key)))
-			continue;
-		napi_get_property(env, values, k, &v);
-		napi_get_value_uint32(env, v, &max);
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
-		int r = m ? bpf_map__set_max_entries(m, max) : -ENOENT;
-		if (r) {
-			snprintf(err, errcap, "cannot set max_entries of map %s to %u: %s", key, max, strerror(-r));
-			return false;
-		}
+	int r = bpf_map__reuse_fd(m, fd);
+	if (r) {
+		snprintf(err, errcap, "cannot reuse the shared map %s: %s", key, strerror(-r));
+		return false;
 	}
 	return true;
 }
 
-/* Maps the object shares with the core: reuse the core's fds (skipped when the object lacks the map). */
 static bool reuse_maps(napi_env env, struct bpf_object *obj, napi_value values, char *err, size_t errcap)
 {
-	napi_value keys;
-	uint32_t n = 0;
-	if (napi_get_property_names(env, values, &keys) != napi_ok)
-		return true;
-	napi_get_array_length(env, keys, &n);
-	for (uint32_t i = 0; i < n; i++) {
-		napi_value k, v;
-		char key[128];
-		int32_t fd;
-		napi_get_element(env, keys, i, &k);
-		if (!tg_get_string(env, k, key, sizeof(key)))
-			continue;
-		napi_get_property(env, values, k, &v);
-		napi_get_value_int32(env, v, &fd);
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, key);
-		if (!m)
-			continue;
-		int r = bpf_map__reuse_fd(m, fd);
-		if (r) {
-			snprintf(err, errcap, "cannot reuse the shared map %s: %s", key, strerror(-r));
-			return false;
-		}
-	}
-	return true;
+	return for_each_entry(env, values, reuse_map_entry, obj, err, errcap);
 }
 
 static napi_value get_opt(napi_env env, napi_value opts, const char *key)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What every Telegen BPF object shares: the ONE ring buffer (tg_events), the lost-events counter
- * (tg_events_lost), and the submit helpers with the wakeup policy. The core creates the maps (core.bpf.c);
+ * (tg_events_lost), the time of the last forced wakeup (tg_events_wakeup), and the submit helpers with the
+ * wakeup policy. The core creates the maps (core.bpf.c);
  * every other object declares the same maps through this header and the loader makes them reuse the core's
  * (bpf_map__reuse_fd), so all events travel one road and are dispatched in user space by header.kind.
  *
@@ -35,10 +36,23 @@ struct {
 } tg_events_lost SEC(".maps");
 
 /*
- * Wakeup policy: user space polls on a short timer anyway, so a submit only wakes it when this many bytes are
- * waiting (per-event wakeups cost ~10x the CPU). Set by the core in every object's .rodata.
+ * Wakeup policy (the delivery latency bound, agent.ebpf.delivery_latency): a submit wakes the user-space
+ * consumer only when tg_wakeup_bytes are queued, or when the last forced wakeup is older than
+ * tg_wakeup_latency_ns — so the first record after a quiet spell is delivered at once, and under a steady low
+ * rate the consumer wakes about once per latency period instead of per record (per-event wakeups cost ~10x the
+ * CPU). Records submitted without a wakeup are picked up by the next forced one or by the consumer's timer of
+ * the same latency (native/src/ringbuf.c). Both knobs are set by the core in every object's .rodata.
  */
-const volatile __u64 tg_wakeup_bytes = 64 * 1024;
+const volatile __u64 tg_wakeup_bytes = 256 * 1024;
+const volatile __u64 tg_wakeup_latency_ns = 200000000;
+
+/* When the last forced wakeup happened (bpf_ktime_get_ns), one slot shared by every object (reused from the core). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tg_events_wakeup SEC(".maps");
 
 static __always_inline void tg_count_lost(void)
 {
@@ -64,8 +78,17 @@ static __always_inline void *tg_reserve(__u32 size, __u32 kind)
 
 static __always_inline __u64 tg_wakeup_flags(void)
 {
-	return bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >= tg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-										: BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *last = bpf_map_lookup_elem(&tg_events_wakeup, &zero);
+	/* Racing CPUs may both force a wakeup (harmless) or read a stale time (the consumer's timer catches up). */
+	if (!last || bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) >= tg_wakeup_bytes ||
+	    now - *last >= tg_wakeup_latency_ns) {
+		if (last)
+			*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void tg_submit(void *event)

@@ -3,6 +3,7 @@
 // (TCP connections). Stop: tracers, polling, then every object still loaded — nothing stays in the kernel.
 import type { TelegenConfig } from '../config/schema.js';
 import { ExitCode, SubsystemError } from '../agent/errors.js';
+import { parseDuration } from '../config/types.js';
 import { failed, type Health, type SubsystemContext } from '../agent/subsystem.js';
 import { BpfLoadError, EventKind, type BpfObjectHandle, type EbpfStatus, type EbpfSubsystem, type EventBatch, type LoadObjectOptions, type ProcessEvent } from './core.js';
 import { decodeProcessEvent } from './events.js';
@@ -16,14 +17,11 @@ import { verifierExcerpt } from './verifier-log.js';
 import { createTcpTracer, type BuiltinTracer } from './tcp/tcp-tracer.js';
 
 /** The shared maps every object reuses (bpf/common.h). */
-export const SHARED_MAPS = { ringbuf: 'tg_events', lost: 'tg_events_lost' } as const;
-const POLL_INTERVAL_MS = 20;
-/** A submit wakes the poller when this much is queued (at most a quarter of the ring). */
-const WAKEUP_BYTES = 64 * 1024;
+export const SHARED_MAPS = { ringbuf: 'tg_events', lost: 'tg_events_lost', wakeup: 'tg_events_wakeup' } as const;
+/** A submit wakes the consumer when this much is queued (at most a quarter of the ring). */
+const WAKEUP_BYTES = 256 * 1024;
 
 export interface EbpfCoreOptions {
-  /** Ring-buffer poll interval of the native thread (default 20 ms). */
-  pollIntervalMs?: number;
   /** Build the built-in tracers (TCP); tests of the core alone turn them off. Default true. */
   builtinTracers?: boolean;
   /** Attach the process exec/exit programs (default true; tests that count every ring-buffer event turn it off). */
@@ -46,6 +44,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
   private core?: LoadedObject;
   private ringbuf?: NativeRingbuf;
   private ringbufSize = 0;
+  /** agent.ebpf.delivery_latency as started (like ringbuf_size, it changes on restart). */
+  private latencyMs = 0;
   private readonly registry = new Registry();
   private readonly dispatcher: RingbufDispatcher;
   private readonly processSubscribers = new Set<(e: ProcessEvent) => void>();
@@ -89,11 +89,12 @@ class EbpfCoreImpl implements EbpfSubsystem {
     if (why) throw new Error(why);
     const native = (this.native = nativeAddon());
     this.ringbufSize = this.config.agent.ebpf.ringbuf_size;
+    this.latencyMs = Math.max(1, Math.round(parseDuration(this.config.agent.ebpf.delivery_latency)));
     let obj;
     try {
       obj = openRetrying(native, this.opts.coreObjectFile ?? bpfObjectPath('core'), {
         maxEntries: { [SHARED_MAPS.ringbuf]: this.ringbufSize },
-        rodataOptional: { tg_wakeup_bytes: wakeupBytes(this.ringbufSize) },
+        rodataOptional: this.wakeupRodata(),
       });
     } catch (e) {
       throw toLoadError(e, 'load');
@@ -107,13 +108,18 @@ class EbpfCoreImpl implements EbpfSubsystem {
       this.core.attach('trace_process_exit');
     }
     const rbFd = this.sharedFds()[SHARED_MAPS.ringbuf]!;
-    this.ringbuf = native.ringbufOpen(rbFd, this.opts.pollIntervalMs ?? POLL_INTERVAL_MS, (batch) => this.onBatch(batch));
+    this.ringbuf = native.ringbufOpen(rbFd, this.latencyMs, (batch) => this.onBatch(batch));
     this.unsubscribeProcess = this.dispatcher.subscribe(EventKind.PROCESS, (b) => this.onProcessBatch(b));
   }
 
   private sharedFds(): Record<string, number> {
     const core = this.core!;
-    return { [SHARED_MAPS.ringbuf]: core.mapFd(SHARED_MAPS.ringbuf), [SHARED_MAPS.lost]: core.mapFd(SHARED_MAPS.lost) };
+    return Object.fromEntries(Object.values(SHARED_MAPS).map((m) => [m, core.mapFd(m)]));
+  }
+
+  /** The wakeup policy every object gets in .rodata (bpf/common.h): a byte threshold and the latency bound. */
+  private wakeupRodata(): Record<string, bigint> {
+    return { tg_wakeup_bytes: BigInt(wakeupBytes(this.ringbufSize)), tg_wakeup_latency_ns: BigInt(this.latencyMs) * 1_000_000n };
   }
 
   private onBatch(buf: Buffer): void {
@@ -242,7 +248,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
     try {
       obj = openRetrying(this.native, o.objectFile, {
         rodata: { ...o.rodata },
-        rodataOptional: { tg_wakeup_bytes: wakeupBytes(this.ringbufSize) },
+        rodataOptional: this.wakeupRodata(),
         maxEntries: { ...o.maxEntries },
         reuse: this.sharedFds(),
       });

@@ -22,11 +22,18 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RATES = (process.env.BENCH_RATES ?? '1000,2000,4000,8000,0').split(',').map(Number); // 0 = saturation
 const CONNECTIONS = 16;
 /** Off/on pairs per rate: the shared host's other work lands at random in one window or another. */
+/** Which series to run: `server` (wrk, server traced) and/or `both` (autocannon, both ends traced). */
+const MODES = (process.env.BENCH_MODES ?? 'server,both').split(',');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
+/** agent.nice and agent.ebpf.http.shed_backlog_percent of the measured agent (defaults: the shipped ones). */
+const AGENT_KNOBS = {
+  ...(process.env.BENCH_NICE !== undefined ? { nice: Number(process.env.BENCH_NICE) } : {}),
+  ...(process.env.BENCH_SHED_PERCENT !== undefined ? { shedPercent: Number(process.env.BENCH_SHED_PERCENT) } : {}),
+};
 
 interface Load { rps: number; requests: number; p99: number; errors: number }
-interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number }
+interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number }
 type Loader = (rate: number, seconds?: number) => Promise<Load>;
 
 function startNginx(dir: string, port: number): ChildProcess {
@@ -126,35 +133,48 @@ class Agent {
   }
 }
 
-interface AgentStats { cpuUs: number; spans: number; spansOnPort: number; lost: number }
+interface AgentStats { cpuUs: number; spans: number; spansOnPort: number; lost: number; shed: number }
 
-/** Kernel time spent in the given BPF programs so far (ns), from bpftool's run_time_ns. */
-function bpfRunTimeNs(ids: number[]): number {
-  if (ids.length === 0) return 0;
+interface ProgStats { name: string; ns: number; runs: number }
+
+/** Run time and run count of the given BPF programs so far, from bpftool (kernel.bpf_stats_enabled). */
+function bpfProgStats(ids: number[]): ProgStats[] {
+  if (ids.length === 0) return [];
   const r = spawnSync('bpftool', ['-j', 'prog', 'show'], { maxBuffer: 64 << 20 });
-  const progs = JSON.parse(r.stdout.toString() || '[]') as Array<{ id: number; run_time_ns?: number }>;
+  const progs = JSON.parse(r.stdout.toString() || '[]') as Array<{ id: number; name?: string; run_time_ns?: number; run_cnt?: number }>;
   const wanted = new Set(ids);
-  return progs.filter((p) => wanted.has(p.id)).reduce((n, p) => n + (p.run_time_ns ?? 0), 0);
+  return progs.filter((p) => wanted.has(p.id)).map((p) => ({ name: p.name ?? String(p.id), ns: p.run_time_ns ?? 0, runs: p.run_cnt ?? 0 }));
+}
+
+/** Per program, between two readings: runs per request and ns per run (BENCH_PROGRAMS=1 prints it). */
+function programBreakdown(before: ProgStats[], after: ProgStats[], requests: number): string {
+  const b = new Map(before.map((p) => [p.name, p]));
+  return after.map((p) => ({ name: p.name, ns: p.ns - (b.get(p.name)?.ns ?? 0), runs: p.runs - (b.get(p.name)?.runs ?? 0) }))
+    .filter((p) => p.runs > 0).sort((x, y) => y.ns - x.ns)
+    .map((p) => `  ${p.name.padEnd(16)} ${(p.runs / requests).toFixed(2)} runs/req  ${(p.ns / p.runs).toFixed(0)} ns/run  ${(p.ns / requests).toFixed(0)} ns/req`)
+    .join('\n');
 }
 
 async function measure(agent: Agent, load: Loader, rate: number, programs: number[]): Promise<Run> {
   const s0 = await agent.command<AgentStats>('stats');
-  const k0 = bpfRunTimeNs(programs);
+  const k0 = bpfProgStats(programs);
   const r = await load(rate);
   // Let the last events drain before reading the CPU they cost.
   await new Promise((res) => setTimeout(res, 300));
   const s1 = await agent.command<AgentStats>('stats');
-  const k1 = bpfRunTimeNs(programs);
+  const k1 = bpfProgStats(programs);
+  const sum = (ps: ProgStats[]) => ps.reduce((n, p) => n + p.ns, 0);
+  if (process.env.BENCH_PROGRAMS && programs.length) console.log(`rate ${rate}: ${r.rps.toFixed(0)} req/s\n${programBreakdown(k0, k1, r.requests)}`);
   return {
-    ...r, cpuSec: (s1.cpuUs - s0.cpuUs) / 1e6, kernelSec: (k1 - k0) / 1e9, spans: s1.spans - s0.spans,
-    spansOnPort: s1.spansOnPort - s0.spansOnPort, lost: s1.lost - s0.lost,
+    ...r, cpuSec: (s1.cpuUs - s0.cpuUs) / 1e6, kernelSec: (sum(k1) - sum(k0)) / 1e9, spans: s1.spans - s0.spans,
+    spansOnPort: s1.spansOnPort - s0.spansOnPort, lost: s1.lost - s0.lost, shed: s1.shed - s0.shed,
   };
 }
 
 type Mode = 'server traced' | 'both ends traced';
 
 async function series(mode: Mode, port: number, load: Loader, agentOpts: object, rows: string[]): Promise<void> {
-  const agent = new Agent({ port, ...agentOpts });
+  const agent = new Agent({ port, ...AGENT_KNOBS, ...agentOpts });
   try {
     // Warm the tracer's code (JIT) with traced traffic before anything is measured.
     await agent.command('on');
@@ -179,7 +199,7 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
       const agentCores = mean((i) => Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) / SECONDS);
       const perRequest = mode === 'both ends traced' ? 2 : 1;
       const spanRatio = ons.reduce((n, r) => n + r.spansOnPort, 0) / Math.max(1, ons.reduce((n, r) => n + r.requests, 0) * perRequest);
-      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
+      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
       console.log(rows.at(-1));
     }
   } finally {
@@ -208,7 +228,7 @@ async function main(): Promise<void> {
     // Other engineers' servers (nginx among them) run on this host too: selecting ours by executable AND port
     // keeps their traffic out of the measurement; the load tool is excluded by its executable.
     const ours = { exe_path: '*/nginx', open_ports: String(port) };
-    await series('server traced', port, wrk, { instrument: [ours], exclude: [{ exe_path: '*/wrk' }] }, rows);
+    if (MODES.includes('server')) await series('server traced', port, wrk, { instrument: [ours], exclude: [{ exe_path: '*/wrk' }] }, rows);
     const loadNode = join(dir, 'tg-loadgen-node');
     try {
       linkSync(realpathSync(process.execPath), loadNode);
@@ -216,7 +236,7 @@ async function main(): Promise<void> {
       copyFileSync(realpathSync(process.execPath), loadNode); // another filesystem
       chmodSync(loadNode, 0o755);
     }
-    await series('both ends traced', port, autocannonLoader(url, loadNode),
+    if (MODES.includes('both')) await series('both ends traced', port, autocannonLoader(url, loadNode),
       { instrument: [ours, { exe_path: '*/tg-loadgen-node' }] }, rows);
   } finally {
     nginx.kill('SIGKILL');
@@ -251,8 +271,8 @@ ${cpus} cores shared with other engineers' work, and nginx, the load tool and th
 noisy. Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation (see docs/http-tracing.md for what
 bounds the saturation ratio on 2 cores). Anchor (field notes): Coroot ~2% of a core per 1k req/s.
 
-| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | shed | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `);
 }

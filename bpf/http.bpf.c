@@ -25,22 +25,16 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Bytes copied per syscall; set from agent.ebpf.http.capture_bytes (≤ HTTP_MAX_CAPTURE). */
 const volatile __u32 capture_bytes = 1024;
+/*
+ * Kernel-side shedding: a new exchange is not captured while more than this many bytes wait in the shared ring
+ * for user space (agent.ebpf.http.shed_backlog_percent of its size; 0: never). A busy host then pays one hash
+ * lookup per syscall on a traced connection instead of the copy and the ring write, and the agent catches up.
+ */
+const volatile __u64 shed_bytes = 0;
 
 struct http_conn_key {
 	__u32 pid;
 	__u32 fd;
-};
-
-struct http_conn {
-	__u64 id;
-	__u64 pos[2]; /* by enum http_direction */
-	__u8 role;
-	__u8 family;
-	__u16 lport;
-	__u16 rport;
-	__u16 _pad;
-	__u8 laddr[16];
-	__u8 raddr[16];
 };
 
 enum http_call {
@@ -82,6 +76,18 @@ struct {
 	__type(key, struct http_conn_key);
 	__type(value, struct http_conn);
 } http_conns SEC(".maps");
+
+/* What shedding skipped, per CPU (summed in user space: telegen_http_dropped_total{reason="shed"}). */
+struct http_shed_counts {
+	__u64 n[HTTP_SHED_NSTATS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_shed_counts);
+} http_shed_stats SEC(".maps");
 
 /*
  * Syscall arguments between enter and exit, in the thread's own local storage: a pointer kept in the task,
@@ -174,13 +180,50 @@ static __always_inline void track_connection(__u32 pid, __u32 fd, __u8 role)
 	bpf_map_update_elem(&http_conns, &key, &c, BPF_ANY);
 }
 
+static __always_inline void count_shed(int stat)
+{
+	__u32 zero = 0;
+	struct http_shed_counts *n = bpf_map_lookup_elem(&http_shed_stats, &zero);
+	if (n && stat < HTTP_SHED_NSTATS)
+		n->n[stat] += 1; /* per-CPU slot: no atomics needed */
+}
+
+/*
+ * Is this syscall shed? The decision is taken once per exchange — at the first syscall in the request direction
+ * (server: a read, client: a write) after one in the other direction — and kept until the next exchange, so a
+ * request is never captured without its response or the reverse. While shed, positions do not advance; the
+ * next event shipped carries HTTP_F_RESYNC and user space restarts at the next message start.
+ */
+static __always_inline bool shed(struct http_conn *c, __u8 direction)
+{
+	__u8 turn = direction + 1;
+	if (c->last_dir != turn) {
+		c->last_dir = turn;
+		__u8 request_dir = c->role == HTTP_ROLE_SERVER ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS;
+		if (direction == request_dir) {
+			c->shed = shed_bytes && bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) > shed_bytes;
+			if (c->shed) {
+				c->flags |= HTTP_F_RESYNC;
+				count_shed(HTTP_SHED_EXCHANGES);
+			}
+		}
+	}
+	if (!c->shed)
+		return false;
+	count_shed(HTTP_SHED_SYSCALLS);
+	return true;
+}
+
 /* sys_enter of a data syscall: remember its arguments when (pid, fd) is a tracked connection. */
-static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 iovcnt)
+static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 iovcnt, __u8 direction)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
-	if (!bpf_map_lookup_elem(&http_conns, &key))
+	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
+	if (!c)
 		return; /* not a tracked connection (or an untraced pid: it never gets one) */
+	if (shed(c, direction))
+		return; /* the exit finds no arguments and returns at once */
 	if (!pid_traced(key.pid))
 		return; /* excluded after its connections were tracked */
 	struct http_args *a = thread_args(true);
@@ -278,6 +321,8 @@ static __always_inline void exit_data(long ret, __u8 direction)
 	e->rport = c->rport;
 	__builtin_memcpy(e->laddr, c->laddr, 16);
 	__builtin_memcpy(e->raddr, c->raddr, 16);
+	e->flags = c->flags;
+	c->flags = 0;
 	__u32 size = sizeof(struct http_event) + (captured & (2 * HTTP_MAX_CAPTURE - 1));
 	e->hdr.size = size;
 	if (bpf_ringbuf_output(&tg_events, s, size, tg_wakeup_flags()))
@@ -360,6 +405,7 @@ int trace_http_close(struct trace_event_raw_sys_enter *ctx)
 		e->family = c->family;
 		e->lport = c->lport;
 		e->rport = c->rport;
+		e->flags = c->flags;
 		tg_submit(e);
 	}
 	bpf_map_delete_elem(&http_conns, &key);
@@ -371,7 +417,7 @@ int trace_http_close(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_read")
 int trace_http_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_INGRESS);
 	return 0;
 }
 
@@ -380,14 +426,14 @@ int trace_http_recvfrom_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (ctx->args[3] & MSG_PEEK)
 		return 0; /* peeked bytes are read again later: they must not advance the position */
-	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_INGRESS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_readv")
 int trace_http_readv_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2]);
+	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2], HTTP_DIR_INGRESS);
 	return 0;
 }
 
@@ -396,7 +442,7 @@ int trace_http_recvmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (ctx->args[2] & MSG_PEEK)
 		return 0;
-	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0, HTTP_DIR_INGRESS);
 	return 0;
 }
 
@@ -433,35 +479,35 @@ int trace_http_recvmsg(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_write")
 int trace_http_write_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_EGRESS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int trace_http_sendto_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_EGRESS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
 int trace_http_writev_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2]);
+	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2], HTTP_DIR_EGRESS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int trace_http_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0);
+	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0, HTTP_DIR_EGRESS);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendfile64")
 int trace_http_sendfile_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	enter_data(ctx->args[0], 0, CALL_NODATA, 0); /* out_fd */
+	enter_data(ctx->args[0], 0, CALL_NODATA, 0, HTTP_DIR_EGRESS); /* out_fd */
 	return 0;
 }
 

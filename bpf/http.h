@@ -47,8 +47,42 @@ struct http_event {
 	__u16 rport;    /* remote port, host order */
 	__u8 laddr[16]; /* local address (IPv4: first 4 bytes) */
 	__u8 raddr[16]; /* remote address */
-	__u32 _pad;
+	__u32 flags;    /* HTTP_F_* */
 	__u8 data[];    /* `captured` bytes */
+};
+
+/*
+ * HTTP_F_RESYNC: bytes of this connection before this event were not seen (exchanges shed while the ring was
+ * behind, or a connection registered mid-stream by user space). Positions do not count the unseen bytes, so
+ * user space forgets what it had in flight on the connection and parses from the next message start.
+ */
+#define HTTP_F_RESYNC 1
+
+/*
+ * A tracked connection (map http_conns, key: pid and fd). In this header because user space writes entries too:
+ * connections that were open before the tracer started (src/tracing/existing-connections.ts mirrors it; the
+ * layout is checked against BTF in test/tracing/http-event.test.ts).
+ */
+struct http_conn {
+	__u64 id;     /* unique per connection instance: ktime at accept/connect (CLOCK_MONOTONIC) */
+	__u64 pos[2]; /* bytes moved, by enum http_direction (shed exchanges excluded) */
+	__u8 role;
+	__u8 family;
+	__u16 lport;
+	__u16 rport;
+	__u8 shed;     /* the exchange in progress is not captured */
+	__u8 last_dir; /* direction of the last data syscall + 1 (0: none yet) */
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u32 flags;   /* HTTP_F_* for the next event shipped */
+	__u32 _pad;
+};
+
+/* Per-CPU counters of kernel-side shedding (map http_shed_stats). */
+enum http_shed_stat {
+	HTTP_SHED_EXCHANGES = 0, /* request turns not captured: one per request on HTTP/1.1 without pipelining */
+	HTTP_SHED_SYSCALLS = 1,  /* data syscalls not captured */
+	HTTP_SHED_NSTATS = 2,
 };
 
 /* Per-process decision kept in http_pid_filter (absent: http_settings.default_action). */

@@ -4,8 +4,9 @@
 // pipeline's cost is bench:export's). Driven over stdin, one command per line; answers one JSON line each:
 //   on     attach the tracer                 → {"ok":true,"programs":[ids of its BPF programs]}
 //   off    detach it                         → {"ok":true}
-//   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n}
-// argv[2]: JSON { port, instrument?: [...], exclude?: [...] } (discovery rules).
+//   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n,
+//             "shed": exchanges the kernel did not capture because the agent was behind}
+// argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent? }.
 /* global structuredClone */
 import { createInterface } from 'node:readline';
 import pino from 'pino';
@@ -14,6 +15,7 @@ import { SelfMetrics } from '../../dist/telemetry/self-metrics.js';
 import { createEbpfCore } from '../../dist/ebpf/ebpf-subsystem.js';
 import { createDiscovery } from '../../dist/discovery/discovery.js';
 import { createHttpTracer } from '../../dist/tracing/http-tracer.js';
+import { lowerCpuPriority } from '../../dist/util/cpu-priority.js';
 
 const opts = JSON.parse(process.argv[2]);
 const config = structuredClone(defaultConfig());
@@ -23,6 +25,10 @@ config.agent.ebpf.network.enabled = false;
 config.discovery.scan_interval = '1h';
 config.discovery.instrument = opts.instrument ?? [];
 config.discovery.exclude = opts.exclude ?? [];
+if (opts.nice !== undefined) config.agent.nice = opts.nice;
+if (opts.shedPercent !== undefined) config.agent.ebpf.http.shed_backlog_percent = opts.shedPercent;
+// As `telegen run` does: every agent thread yields the CPU to the workload (agent.nice).
+lowerCpuPriority(config.agent.nice);
 
 let spans = 0;
 let spansOnPort = 0;
@@ -53,7 +59,8 @@ const commands = {
   },
   async stats() {
     const cpu = process.cpuUsage();
-    return { cpuUs: cpu.user + cpu.system, spans, spansOnPort, lost: ebpf.eventsLost() };
+    const st = tracer.status();
+    return { cpuUs: cpu.user + cpu.system, spans, spansOnPort, lost: ebpf.eventsLost(), shed: st.shed?.exchanges ?? 0 };
   },
 };
 for await (const line of createInterface({ input: process.stdin })) {

@@ -23,6 +23,7 @@ export const configSchema = Type.Object({
   file_exporter: fileExporterSchema,
   remote_write: remoteWriteSchema,
   agent: Section({
+    nice: Int(19, 'CPU nice value (0–19) of every agent thread, set at start: under CPU saturation the workloads win and the agent catches up with idle CPU (the kernel sheds what it cannot capture, counted). Lowering needs no capability; 0 leaves the priority as it is.', 0, 19),
     ebpf: ebpfSchema,
     profiling: Section({
       enabled: Bool(false, 'CPU profiling with perf_event sampling (not built yet: reported as disabled).'),

@@ -57,7 +57,7 @@ export class SelfMetrics {
   readonly hostMetricsCollectorErrors = this.counter('telegen_hostmetrics_collector_errors_total', 'Host metrics collector runs that failed, by collector', ['collector']);
 
   readonly httpRequests = this.counter('telegen_http_requests_total', 'HTTP requests traced from captured traffic (one span each), by kind (server, client)', ['kind']);
-  readonly httpDropped = this.counter('telegen_http_dropped_total', 'HTTP capture anomalies and drops (not_http, malformed_head, header_too_large, truncated_head, lost_framing, gap, pipeline_overflow, unmatched_response, connection_evicted, metric_series_limit, pid_filter_full, malformed_event)', ['reason']);
+  readonly httpDropped = this.counter('telegen_http_dropped_total', 'HTTP capture anomalies and drops (not_http, malformed_head, header_too_large, truncated_head, lost_framing, gap, pipeline_overflow, unmatched_response, connection_evicted, metric_series_limit, pid_filter_full, malformed_event; shed: exchanges the kernel did not capture while the agent was behind; resync_abandoned: requests in flight dropped when a connection lost sync)', ['reason']);
   readonly httpConnections = this.gauge('telegen_http_connections', 'Connections the HTTP tracer holds parsing state for');
 
   readonly configReloads = this.counter('telegen_config_reloads_total', 'Configuration reloads, by result', ['result']);

@@ -35,7 +35,8 @@ export interface HttpExchange<C> {
   context: C;
 }
 
-export type ConnectionDropReason = ParserDropReason | 'pipeline_overflow' | 'unmatched_response' | 'unanswered_request';
+export type ConnectionDropReason = ParserDropReason | 'pipeline_overflow' | 'unmatched_response' | 'unanswered_request'
+  | 'resync_abandoned';
 
 export interface ConnectionHooks<C> {
   /** A request head was parsed: attach a context (span ids) now, so children can find it while it is served. */
@@ -64,15 +65,18 @@ export class HttpConnection<C> {
 
   constructor(readonly info: ConnectionInfo, private readonly hooks: ConnectionHooks<C>) {
     const onDrop = (r: ParserDropReason): void => hooks.onDrop(r);
+    const onLostSync = (): void => this.resync();
     this.requests = new HttpStreamParser({
       onHead: (m) => this.requestHead(m),
       onMessage: () => {},
       onDrop,
+      onLostSync,
     });
     this.responses = new HttpStreamParser({
       onHead: (m) => this.responseHead(m),
       onMessage: (m) => this.responseDone(m),
       onDrop,
+      onLostSync,
     });
   }
 
@@ -96,6 +100,26 @@ export class HttpConnection<C> {
   /** Emit responses whose end is only inferred (the stream went quiet). */
   flushInferred(): void {
     this.responses.flushInferred();
+  }
+
+  /**
+   * Part of the connection's traffic was not seen (shed by the kernel, lost, or the connection was already open
+   * when tracing began): requests in flight can no longer be paired with certainty, so they are abandoned
+   * (counted, no span) and both directions restart at their next message start. A response whose request was
+   * not seen yields no span (unmatched_response).
+   */
+  resync(): void {
+    for (const p of this.pending) this.abandon(p.context);
+    for (const a of this.answering) this.abandon(a.pending.context);
+    this.pending.length = 0;
+    this.answering.length = 0;
+    this.requests.reset();
+    this.responses.reset();
+  }
+
+  private abandon(context: C): void {
+    this.hooks.onAbandoned(this.info, context);
+    this.hooks.onDrop('resync_abandoned');
   }
 
   close(): void {

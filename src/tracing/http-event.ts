@@ -6,6 +6,11 @@ export const HTTP_EVENT_SIZE = 104;
 export const HTTP_MAX_CAPTURE = 8192;
 
 export const HttpEventType = { DATA: 1, CLOSE: 2 } as const;
+/**
+ * http_event.flags. RESYNC: bytes of the connection before this event were not seen (exchanges shed in the
+ * kernel while the ring was behind, or a connection registered mid-stream): parse from the next message start.
+ */
+export const HttpFlags = { RESYNC: 1 } as const;
 export const Direction = { INGRESS: 0, EGRESS: 1 } as const;
 export const Role = { SERVER: 1, CLIENT: 2 } as const;
 /** http_pid_action */
@@ -15,7 +20,7 @@ export const PidAction = { TRACE: 1, SKIP: 2 } as const;
 export const HttpEventOffsets = {
   kind: 0, size: 4, timestamp_ns: 8,
   conn_id: 16, ts_enter: 24, position: 32, pid: 40, tid: 44, fd: 48, length: 52, captured: 56,
-  type: 60, direction: 61, role: 62, family: 63, lport: 64, rport: 66, laddr: 68, raddr: 84, data: 104,
+  type: 60, direction: 61, role: 62, family: 63, lport: 64, rport: 66, laddr: 68, raddr: 84, flags: 100, data: 104,
 } as const;
 
 export interface HttpEvent {
@@ -42,6 +47,8 @@ export interface HttpEvent {
   captured: number;
   lport: number;
   rport: number;
+  /** HttpFlags bits. */
+  flags: number;
   /** Formatted only when read (a new connection), not for every event. */
   readonly laddr: string;
   readonly raddr: string;
@@ -88,6 +95,7 @@ export class HttpEventReader implements HttpEvent {
   captured = 0;
   lport = 0;
   rport = 0;
+  flags = 0;
   private offset = 0;
 
   /** Point at the record at `offset`; false (and unchanged) when it is malformed. */
@@ -112,6 +120,7 @@ export class HttpEventReader implements HttpEvent {
     this.captured = buf.readUInt32LE(offset + O.captured);
     this.lport = buf.readUInt16LE(offset + O.lport);
     this.rport = buf.readUInt16LE(offset + O.rport);
+    this.flags = buf.readUInt32LE(offset + O.flags);
     return true;
   }
 

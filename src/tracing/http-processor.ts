@@ -5,7 +5,7 @@ import { networkInterfaces } from 'node:os';
 import type { Resource } from '../model/attributes.js';
 import type { Span } from '../model/span.js';
 import { HttpConnection, type ConnectionDropReason, type ConnectionInfo, type HttpExchange, type PeerSlot } from './http-connection.js';
-import { Direction, HttpEventType, Role, type HttpEvent } from './http-event.js';
+import { Direction, HttpEventType, HttpFlags, Role, type HttpEvent } from './http-event.js';
 import { RouteMatcher } from './route.js';
 import { buildSpan, type BuiltSpan } from './span-builder.js';
 import { adopt, childOf, rootContext, type TraceCtx } from './span-context.js';
@@ -80,6 +80,8 @@ export class HttpProcessor {
       this.insert(key, conn);
     }
     if (conn.finished) return;
+    // Bytes before this event were not seen (kernel shedding, or a connection registered mid-stream).
+    if (ev.flags & HttpFlags.RESYNC) conn.resync();
     // The event is a Chunk itself (read in place; the parser copies what it keeps).
     conn.feed(ev.direction === Direction.INGRESS, ev);
   }

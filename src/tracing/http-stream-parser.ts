@@ -55,6 +55,12 @@ export interface MessageListener {
   onMessage(message: HttpMessage): void;
   /** A drop/anomaly counter, by reason. */
   onDrop(reason: ParserDropReason): void;
+  /**
+   * Bytes were lost where the framing does not say what they held (events lost between messages, or across a
+   * message end): whole messages may be missing, so pairing in order is no longer safe. The owner resets both
+   * directions (`reset`), this parser included.
+   */
+  onLostSync(): void;
 }
 
 export type ParserDropReason =
@@ -79,8 +85,8 @@ const enum State { Idle, Head, BodyLength, ChunkSize, ChunkData, ChunkDataEnd, T
 
 export class HttpStreamParser {
   private state = State.Idle;
-  /** Position of the next byte expected. */
-  private expected = -1;
+  /** Position of the next byte expected: streams start at 0 in the kernel; -1 after a reset (any position). */
+  private expected = 0;
   /** Bytes of a head split across syscalls. */
   private head: Buffer = EMPTY;
   private line = '';
@@ -118,7 +124,9 @@ export class HttpStreamParser {
     }
     if (this.expected >= 0 && pos > this.expected) {
       this.listener.onDrop('gap');
-      this.skip(pos - this.expected, this.lastEdge ?? edge);
+      const gap = pos - this.expected;
+      if (this.gapKeepsFraming(gap)) this.skip(gap, this.lastEdge ?? edge);
+      else this.listener.onLostSync();
     }
     this.expected = pos;
     if (this.state === State.Desync) this.tryResync(buf, from, to);
@@ -126,6 +134,34 @@ export class HttpStreamParser {
     // The rest of this syscall's bytes were not captured.
     if (length > to - from) this.skip(length - (to - from), edge);
     this.lastEdge = edge;
+  }
+
+  /**
+   * Forget the stream so far: what came before was not seen (or not all of it), so the message in progress is
+   * abandoned without a span and parsing restarts at the next syscall that starts a message, at any position.
+   */
+  reset(): void {
+    if (this.state === State.Stopped) return;
+    this.state = State.Desync;
+    this.current = undefined;
+    this.head = EMPTY;
+    this.line = '';
+    this.remaining = 0;
+    this.expected = -1;
+  }
+
+  /** A gap of `n` bytes inside a run of known length (a Content-Length body, chunk data) loses nothing else. */
+  private gapKeepsFraming(n: number): boolean {
+    switch (this.state) {
+      case State.BodyLength:
+      case State.ChunkData:
+      case State.ChunkDataEnd:
+        return n <= this.remaining;
+      case State.BodyClose:
+        return true; // ends at the close whatever it held
+      default:
+        return false;
+    }
   }
 
   /** The connection closed: a close-delimited body ends here; a message with an inferred end is emitted. */

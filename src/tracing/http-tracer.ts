@@ -12,6 +12,7 @@ import { HttpEventReader } from './http-event.js';
 import { HttpProcessor, type DropReason } from './http-processor.js';
 import { PidFilter } from './pid-filter.js';
 import { RedMetrics } from './red-metrics.js';
+import { ShedStats } from './shed-stats.js';
 
 /** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
 export const HTTP_PROGRAMS = [
@@ -75,6 +76,7 @@ class HttpTracerImpl implements HttpTracer {
   private clientCount = 0;
   private readonly drops = new Map<string, number>();
   private malformed = 0;
+  private readonly shed = new ShedStats();
 
   constructor(private readonly ctx: SubsystemContext, private readonly deps: HttpTracerDeps) {
     this.config = ctx.config;
@@ -93,7 +95,10 @@ class HttpTracerImpl implements HttpTracer {
       },
       onDrop: (r: DropReason) => this.drop(r),
     });
-    ctx.metrics.onCollect(() => ctx.metrics.httpConnections.set(this.processor.connectionCount));
+    ctx.metrics.onCollect(() => {
+      ctx.metrics.httpConnections.set(this.processor.connectionCount);
+      this.pollShed();
+    });
   }
 
   private wanted(c: TelegenConfig): boolean {
@@ -112,10 +117,11 @@ class HttpTracerImpl implements HttpTracer {
     try {
       const handle = this.deps.ebpf.loadObject({
         name: 'http', objectFile: bpfObjectPath('http'),
-        rodata: { capture_bytes: http.capture_bytes },
+        rodata: { capture_bytes: http.capture_bytes, shed_bytes: shedBytes(this.config) },
         maxEntries: { http_conns: http.max_connections },
       });
       this.handle = handle;
+      this.shed.attach(handle.map('http_shed_stats'));
       // Filter first, then attach: no event is produced before the agent itself is excluded.
       this.pidFilter = new PidFilter(handle.map('http_pid_filter'), handle.map('http_settings'), this.deps.catalog,
         process.pid, () => this.drop('pid_filter_full'));
@@ -147,6 +153,8 @@ class HttpTracerImpl implements HttpTracer {
     clearInterval(this.metricsTimer);
     this.pidFilter?.stop();
     this.pidFilter = undefined;
+    this.pollShed();
+    this.shed.detach();
     this.unsubscribeCatalog?.();
     this.unsubscribeCatalog = undefined;
     this.handle?.close();
@@ -156,14 +164,15 @@ class HttpTracerImpl implements HttpTracer {
   }
 
   async reload(config: TelegenConfig): Promise<void> {
-    const before = this.config.agent.ebpf.http;
+    const previous = this.config;
+    const before = previous.agent.ebpf.http;
     this.config = config;
     const http = config.agent.ebpf.http;
     this.processor.reconfigure({ keepQuery: http.keep_query, routePatterns: http.route_patterns, maxConnections: http.max_connections });
     this.red.setMaxSeries(http.max_metric_series);
     // capture_bytes and map sizes are load-time constants: reload the object when they change.
     const reloadObject = before.capture_bytes !== http.capture_bytes || before.max_connections !== http.max_connections
-      || before.metrics_interval !== http.metrics_interval;
+      || before.metrics_interval !== http.metrics_interval || shedBytes(previous) !== shedBytes(config);
     if (!this.wanted(config) || reloadObject) await this.stop();
     if (this.wanted(config)) await this.start();
     this.pidFilter?.setDefault(config.discovery.instrument.length === 0);
@@ -185,6 +194,8 @@ class HttpTracerImpl implements HttpTracer {
       spans: { server: p.server, client: p.client },
       metric_series: this.red.size,
       pid_filter_entries: this.pidFilter?.size ?? 0,
+      // Kernel-side shedding while the ring was behind (also in dropped.shed, in exchanges).
+      shed: this.pollShed(),
       dropped: Object.fromEntries(this.drops),
       ...(this.failure ? { error: this.failure } : {}),
     };
@@ -246,8 +257,21 @@ class HttpTracerImpl implements HttpTracer {
     this.ctx.sink.push('traces', spans);
   }
 
-  private drop(reason: string): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
-    this.ctx.metrics.httpDropped.inc({ reason });
+  /** Fold the kernel's shedding counters into telegen_http_dropped_total{reason="shed"}; returns the totals. */
+  private pollShed(): { exchanges: number; syscalls: number } {
+    const { totals, newExchanges } = this.shed.poll();
+    if (newExchanges > 0) this.drop('shed', newExchanges);
+    return totals;
   }
+
+  private drop(reason: string, n = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
+    this.ctx.metrics.httpDropped.inc({ reason }, n);
+  }
+}
+
+/** The ring backlog (bytes) above which the kernel sheds new exchanges; 0 (never) at 100%. */
+function shedBytes(c: TelegenConfig): number {
+  const pct = c.agent.ebpf.http.shed_backlog_percent;
+  return pct >= 100 ? 0 : Math.floor((c.agent.ebpf.ringbuf_size * pct) / 100);
 }

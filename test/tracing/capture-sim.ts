@@ -1,6 +1,6 @@
 // Turns byte streams into the events bpf/http.bpf.c emits: one per syscall with the stream position, the full
 // length and only the first `capture` bytes — so parser tests see exactly what the kernel side would ship.
-import { Direction, HttpEventType, Role, type HttpEvent } from '../../src/tracing/http-event.js';
+import { Direction, HttpEventType, HttpFlags, Role, type HttpEvent } from '../../src/tracing/http-event.js';
 import { HttpProcessor, type DropReason } from '../../src/tracing/http-processor.js';
 import type { BuiltSpan } from '../../src/tracing/span-builder.js';
 
@@ -19,6 +19,7 @@ export class SimConnection {
   private pos = [0, 0];
   private readonly connId = nextConnId++;
   private readonly capture: number;
+  private flags = 0;
   readonly role: number;
   constructor(private readonly sim: Sim, private readonly o: SimOptions = {}) {
     this.capture = o.capture ?? 1024;
@@ -31,15 +32,29 @@ export class SimConnection {
     const length = opts.length ?? data.length;
     const d = direction === 'in' ? Direction.INGRESS : Direction.EGRESS;
     const ev: HttpEvent = {
-      ...this.base(), type: HttpEventType.DATA, direction: d, tsEnter: Number(t), tsExit: Number(t) + 1000, position: this.pos[d]!,
+      ...this.base(), flags: this.flags, type: HttpEventType.DATA, direction: d, tsEnter: Number(t), tsExit: Number(t) + 1000, position: this.pos[d]!,
       tid: opts.tid ?? this.o.pid ?? 100, length, buf: data, dataOffset: 0, captured: Math.min(this.capture, length, data.length),
     };
     this.pos[d]! += length;
+    this.flags = 0;
     this.sim.processor.handle(ev);
   }
 
+  /**
+   * What the kernel does while shedding: the syscalls are not shipped and positions do not advance; the next
+   * event shipped carries HTTP_F_RESYNC (also what a connection registered mid-stream starts with).
+   */
+  shed(): void {
+    this.flags |= HttpFlags.RESYNC;
+  }
+
+  /** Events lost on the way (ring full): the bytes moved, positions advanced, nothing shipped. */
+  lose(direction: 'in' | 'out', length: number): void {
+    this.pos[direction === 'in' ? Direction.INGRESS : Direction.EGRESS]! += length;
+  }
+
   close(t: bigint): void {
-    this.sim.processor.handle({ ...this.base(), type: HttpEventType.CLOSE, direction: 0, tsEnter: Number(t), tsExit: Number(t), position: 0, tid: 1, length: 0, buf: new Uint8Array(), dataOffset: 0, captured: 0 });
+    this.sim.processor.handle({ ...this.base(), flags: 0, type: HttpEventType.CLOSE, direction: 0, tsEnter: Number(t), tsExit: Number(t), position: 0, tid: 1, length: 0, buf: new Uint8Array(), dataOffset: 0, captured: 0 });
   }
 
   private base() {

@@ -1,4 +1,5 @@
 // `telegen run`: load the configuration, start the Agent, and live by signals until told to stop.
+import { lowerCpuPriority } from '../../util/cpu-priority.js';
 import { Agent } from '../../agent/agent.js';
 import { ExitCode, SubsystemError } from '../../agent/errors.js';
 import { configSchema } from '../../config/schema.js';
@@ -43,6 +44,11 @@ export const runCommand: Command = {
     for (const w of loaded.warnings) logger.warn({ path: w.path, location: w.location }, formatIssue(w));
     logger.info({ config: loaded.path ?? 'embedded defaults' }, 'configuration loaded');
 
+    if (loaded.config.mode === 'agent') {
+      const prio = lowerCpuPriority(loaded.config.agent.nice);
+      if (prio.errors.length) logger.warn({ nice: prio.nice, errors: prio.errors }, 'could not lower the CPU priority of every thread');
+      else if (prio.threads) logger.info({ nice: prio.nice, threads: prio.threads }, 'CPU priority lowered');
+    }
     const a = new Agent({ config: loaded.config, configPath: loaded.path, loadOptions, logger, recentLogs });
     running.agent = a;
     let stopping: Promise<number> | undefined;

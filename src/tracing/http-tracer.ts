@@ -13,6 +13,8 @@ import { HttpProcessor, type DropReason } from './http-processor.js';
 import { PidFilter } from './pid-filter.js';
 import { RedMetrics } from './red-metrics.js';
 import { ShedStats } from './shed-stats.js';
+import { ExistingConnections } from './existing-connections.js';
+import { readdirSync } from 'node:fs';
 
 /** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
 export const HTTP_PROGRAMS = [
@@ -77,6 +79,9 @@ class HttpTracerImpl implements HttpTracer {
   private readonly drops = new Map<string, number>();
   private malformed = 0;
   private readonly shed = new ShedStats();
+  private existing?: ExistingConnections;
+  /** Connections adopted over the tracer's life (open before tracing began). */
+  private readonly adoptTotals = { adopted: 0, known: 0, failed: 0 };
 
   constructor(private readonly ctx: SubsystemContext, private readonly deps: HttpTracerDeps) {
     this.config = ctx.config;
@@ -123,10 +128,14 @@ class HttpTracerImpl implements HttpTracer {
       this.handle = handle;
       this.shed.attach(handle.map('http_shed_stats'));
       // Filter first, then attach: no event is produced before the agent itself is excluded.
+      this.existing = new ExistingConnections(handle.map('http_conns'));
       this.pidFilter = new PidFilter(handle.map('http_pid_filter'), handle.map('http_settings'), this.deps.catalog,
-        process.pid, () => this.drop('pid_filter_full'));
+        process.pid, () => this.drop('pid_filter_full'), (pid) => this.adopt([pid]));
       this.pidFilter.start(this.config.discovery.instrument.length === 0);
       for (const p of HTTP_PROGRAMS) handle.attach(p);
+      // After attaching: a connection accepted from now on is registered by the kernel, one opened before is
+      // adopted here (NOEXIST: whichever comes first wins, none is registered twice).
+      this.adoptAll();
     } catch (e) {
       this.failure = (e as Error).message;
       this.teardown();
@@ -153,6 +162,7 @@ class HttpTracerImpl implements HttpTracer {
     clearInterval(this.metricsTimer);
     this.pidFilter?.stop();
     this.pidFilter = undefined;
+    this.existing = undefined;
     this.pollShed();
     this.shed.detach();
     this.unsubscribeCatalog?.();
@@ -175,7 +185,35 @@ class HttpTracerImpl implements HttpTracer {
       || before.metrics_interval !== http.metrics_interval || shedBytes(previous) !== shedBytes(config);
     if (!this.wanted(config) || reloadObject) await this.stop();
     if (this.wanted(config)) await this.start();
-    this.pidFilter?.setDefault(config.discovery.instrument.length === 0);
+    if (this.pidFilter) {
+      this.pidFilter.setDefault(config.discovery.instrument.length === 0);
+      this.adoptAll(); // processes the new rules select may have connections open already
+    }
+  }
+
+  /** Adopt the open connections of every traced process (tracer start, selection rules changed). */
+  private adoptAll(): void {
+    const filter = this.pidFilter;
+    if (!filter) return;
+    const pids: number[] = [];
+    for (const name of safeReaddir('/proc')) {
+      const pid = Number(name);
+      if (Number.isInteger(pid) && pid > 0 && filter.traced(pid)) pids.push(pid);
+    }
+    this.adopt(pids);
+  }
+
+  private adopt(pids: number[]): void {
+    if (!this.existing) return;
+    const t0 = performance.now();
+    const r = this.existing.adopt(pids);
+    this.adoptTotals.adopted += r.adopted;
+    this.adoptTotals.known += r.known;
+    this.adoptTotals.failed += r.failed;
+    if (r.failed) this.drop('adopt_failed', r.failed);
+    if (r.adopted || r.failed) {
+      this.ctx.logger.info({ ...r, processes: pids.length, ms: Math.round(performance.now() - t0) }, 'HTTP tracer adopted connections opened before it');
+    }
   }
 
   health(): Health {
@@ -196,6 +234,8 @@ class HttpTracerImpl implements HttpTracer {
       pid_filter_entries: this.pidFilter?.size ?? 0,
       // Kernel-side shedding while the ring was behind (also in dropped.shed, in exchanges).
       shed: this.pollShed(),
+      // Connections open before tracing began, found in /proc and registered (parsed from their next message).
+      existing_connections: { ...this.adoptTotals },
       dropped: Object.fromEntries(this.drops),
       ...(this.failure ? { error: this.failure } : {}),
     };
@@ -274,4 +314,12 @@ class HttpTracerImpl implements HttpTracer {
 function shedBytes(c: TelegenConfig): number {
   const pct = c.agent.ebpf.http.shed_backlog_percent;
   return pct >= 100 ? 0 : Math.floor((c.agent.ebpf.ringbuf_size * pct) / 100);
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

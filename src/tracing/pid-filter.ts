@@ -19,7 +19,15 @@ export class PidFilter {
     private readonly catalog: ProcessCatalog,
     private readonly selfPid: number,
     private readonly onFull: () => void,
+    /** A process that was not traced now is (its connections opened meanwhile can be adopted). */
+    private readonly onTraced: (pid: number) => void = () => {},
   ) {}
+
+  /** Does the kernel trace this process now (its entry, else the default)? */
+  traced(pid: number): boolean {
+    if (pid === this.selfPid) return false;
+    return (this.entries.get(pid) ?? this.defaultAction) === PidAction.TRACE;
+  }
 
   /** `traceByDefault`: no instrument rules (every process but the excluded ones). */
   start(traceByDefault: boolean): void {
@@ -62,6 +70,12 @@ export class PidFilter {
   }
 
   private decide(pid: number): void {
+    const before = this.traced(pid);
+    this.apply(pid);
+    if (!before && this.traced(pid)) this.onTraced(pid);
+  }
+
+  private apply(pid: number): void {
     let action: number;
     if (pid === this.selfPid) action = PidAction.SKIP;
     else if (!this.catalog.get(pid)) {

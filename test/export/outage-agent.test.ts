@@ -1,6 +1,6 @@
 // Issue #4's outage test through the whole agent (`node bin/telegen.js run`), with the agent's own eBPF HTTP
 // tracer producing the items: a real HTTP server selected by `discovery.instrument`, numbered requests
-// (`/req/<n>`), spans counted by `url.path` at a real OTLP/HTTP receiver.
+// (`/req/<n>`), spans counted by `url.path` at a real OTLP receiver (OTLP/HTTP with gzip, and OTLP/gRPC).
 // Steady load with the receiver up → receiver stopped while the load goes on → the spans of the outage are proven
 // on disk (the persistent segment log, read without touching it) and /status/export agrees → SIGKILL → the agent
 // restarts with the same config, replays its queue, takes more load while the receiver is still down → receiver
@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { msg, spawnAgent, tempConfig, type RunningAgent } from '../helpers/spawn-agent.js';
 import { freePort } from '../helpers/net.js';
@@ -19,7 +19,7 @@ import { bpfSkipReason, waitForPort } from '../tracing/helpers.js';
 import { exportStatus, metricValue } from './helpers/agent-api.js';
 import { waitFor } from './helpers/fixtures.js';
 import { getOnce, startLoad, type LoadRun } from './helpers/http-load.js';
-import { startHttpReceiver, type Receiver } from './helpers/receiver.js';
+import { startGrpcReceiver, startHttpReceiver, type Receiver } from './helpers/receiver.js';
 import { persistedRecords } from './helpers/segment-log-reader.js';
 
 const built = existsSync(join(process.cwd(), 'dist', 'cli', 'main.js'));
@@ -52,31 +52,34 @@ describe('outage through the real agent: receiver down, SIGKILL, restart, receiv
   const agents: RunningAgent[] = [];
   const receivers: Receiver[] = [];
   const loads: LoadRun[] = [];
-  let server: ChildProcess | undefined;
-  let dir = '';
+  const servers: ChildProcess[] = [];
+  const dirs: string[] = [];
   after(async () => {
     for (const l of loads) await l.stop();
     for (const a of agents) a.kill('SIGKILL');
     await Promise.all(agents.map((a) => a.exited));
-    if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
     for (const r of receivers) await r.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('every traced request is delivered at least once; the restarted agent replays its queue; exported counters match unique spans', async (t) => {
+  const scenario = (protocol: 'http' | 'grpc') => async (t: TestContext) => {
     const t0 = Date.now();
-    const rx1 = await startHttpReceiver();
+    const startReceiver = protocol === 'http' ? startHttpReceiver : startGrpcReceiver;
+    const rx1 = await startReceiver();
+    const rxReceivers = [rx1];
     receivers.push(rx1);
     const rxPort = rx1.port;
     const serverPort = await freePort();
-    server = spawn(process.execPath, [join(import.meta.dirname, 'helpers', 'numbered-server.mjs'), String(serverPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const server = spawn(process.execPath, [join(import.meta.dirname, 'helpers', 'numbered-server.mjs'), String(serverPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    servers.push(server);
     await waitForPort(serverPort);
 
     const cfg = tempConfig(stringify({
       self_telemetry: { listen: '127.0.0.1:0' },
       shutdown_timeout: '3s',
       otlp: {
-        endpoint: `http://127.0.0.1:${rxPort}`, protocol: 'http', insecure: true, flush_interval: '100ms', timeout: '2s',
+        endpoint: protocol === 'http' ? `http://127.0.0.1:${rxPort}` : `127.0.0.1:${rxPort}`, protocol, insecure: true, flush_interval: '100ms', timeout: '2s',
         retry: { initial_interval: '100ms', max_interval: '300ms' },
         traces: { batch_size: 25 }, metrics: { enabled: false }, logs: { enabled: false },
       },
@@ -89,9 +92,9 @@ describe('outage through the real agent: receiver down, SIGKILL, restart, receiv
       // Exactly one traced process: the server (the test process — client and receiver — is never traced).
       discovery: { scan_interval: '500ms', instrument: [{ open_ports: String(serverPort) }] },
     }));
-    dir = cfg.dir;
-    const queueDir = join(dir, 'queue', 'traces');
-    const received = () => spansOf([...rx1.received, ...receivers.slice(1).flatMap((r) => r.received)].map((r) => r.body));
+    dirs.push(cfg.dir);
+    const queueDir = join(cfg.dir, 'queue', 'traces');
+    const received = () => spansOf(rxReceivers.flatMap((r) => r.received).map((r) => r.body));
     const onDisk = () => persistedRecords(queueDir, 'traces');
 
     /** Start an agent; resolves once it is up and its tracer demonstrably produces spans of the server. */
@@ -117,31 +120,47 @@ describe('outage through the real agent: receiver down, SIGKILL, restart, receiv
     loads.push(loadA);
     await waitFor(() => received().filter((s) => reqId(s.path) !== undefined).length >= 30, 15_000, 'steady deliveries before the outage');
 
-    // --- Receiver stopped; the load goes on: these spans can only be in A's queue. ---
+    // --- Receiver stopped mid-request (it took one batch and dies before answering); the load goes on: these
+    // spans can only be in A's queue. ---
+    rx1.replies.push({ holdMs: 60_000 });
+    await waitFor(() => rx1.received.some((r) => r.held), 10_000, 'a batch taken but not yet acknowledged');
     await rx1.close();
     const atClose = loadA.completed();
     await waitFor(() => loadA.completed() >= atClose + 150, 15_000, 'load during the outage');
     const idsA = await loadA.stop();
 
-    // Wait until every request of A's window is delivered or persisted (complete records on disk), and the
-    // agent's own queue size says the same (nothing left only in memory).
+    // Wait until every request of the window is delivered or persisted (complete records on disk after the ack
+    // cursor), and the agent's own queue size says the same (nothing left only in memory). Returns what is on disk.
     const pathsIn = (spans: SpanSeen[]) => new Set(spans.map((s) => s.path));
-    let pending: number;
-    const persistedBy = Date.now() + 15_000;
-    for (;;) {
-      const disk = onDisk();
-      const seen = new Set([...pathsIn(received()), ...pathsIn(spansOf(disk.map((r) => r.body)))]);
-      pending = disk.reduce((n, r) => n + r.items, 0);
-      const size = (await exportStatus(a.base)).queues.traces!.size;
-      if (idsA.every((id) => seen.has(`/req/${id}`)) && size === pending) break;
-      if (Date.now() > persistedBy) {
-        const missing = idsA.filter((id) => !seen.has(`/req/${id}`));
-        assert.fail(`agent A: ${missing.length} of ${idsA.length} requests neither delivered nor persisted (e.g. ${missing.slice(0, 5).join(',')}); queue size ${size}, on disk ${pending}`);
+    const persisted = async (tag: string, base: string, ids: number[]): Promise<number> => {
+      const by = Date.now() + 15_000;
+      for (;;) {
+        const disk = onDisk();
+        const seen = new Set([...pathsIn(received()), ...pathsIn(spansOf(disk.map((r) => r.body)))]);
+        const onDiskItems = disk.reduce((n, r) => n + r.items, 0);
+        const size = (await exportStatus(base)).queues.traces!.size;
+        if (ids.every((id) => seen.has(`/req/${id}`)) && size === onDiskItems) return onDiskItems;
+        if (Date.now() > by) {
+          const missing = ids.filter((id) => !seen.has(`/req/${id}`));
+          assert.fail(`agent ${tag}: ${missing.length} of ${ids.length} requests neither delivered nor persisted (e.g. ${missing.slice(0, 5).join(',')}); queue size ${size}, on disk ${onDiskItems}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    };
+    await persisted('A', a.base, idsA);
     const outageOnlyOnDisk = idsA.filter((id) => !pathsIn(received()).has(`/req/${id}`)).length;
     assert.ok(outageOnlyOnDisk >= 100, `an outage backlog exists only on disk (${outageOnlyOnDisk} requests)`);
+
+    // --- The receiver flaps: back for three batches, then gone again mid-request. A segment now holds
+    // acknowledged and unacknowledged batches, so what survives the kill depends on the ack cursor. ---
+    const flap = await startReceiver({ port: rxPort });
+    receivers.push(flap);
+    rxReceivers.push(flap);
+    flap.replies.push({}, {}, {}, { holdMs: 60_000 });
+    await waitFor(() => flap.received.some((r) => r.held), 15_000, 'three batches acknowledged and one taken during the flap');
+    await flap.close();
+    const pending = await persisted('A', a.base, idsA);
+    assert.ok(pending < outageOnlyOnDisk, `the flap acknowledged part of the backlog (${pending} left of ${outageOnlyOnDisk})`);
     const exportedA = await metricValue(a.base, 'telegen_spans_exported_total');
     assert.equal((await exportStatus(a.base)).queues.traces!.exported, exportedA, '/status/export and /metrics agree');
 
@@ -159,52 +178,53 @@ describe('outage through the real agent: receiver down, SIGKILL, restart, receiv
     loads.push(loadB);
     await waitFor(() => loadB.completed() >= 100, 15_000, 'load on the restarted agent');
     const idsB = await loadB.stop();
-    await waitFor(() => {
-      const seen = pathsIn(spansOf(onDisk().map((r) => r.body)));
-      return idsB.every((id) => seen.has(`/req/${id}`));
-    }, 15_000, 'agent B to persist its outage spans');
+    assert.ok(await persisted('B', b.base, idsB) >= pending + idsB.length, 'agent B holds the replayed backlog and its own spans');
 
     // --- Receiver back on the same port. ---
-    const rx2 = await startHttpReceiver({ port: rxPort });
+    const rx2 = await startReceiver({ port: rxPort });
     receivers.push(rx2);
+    rxReceivers.push(rx2);
     const tBack = Date.now();
     const expected = [...idsA, ...idsB];
-    await waitFor(() => {
-      const seen = pathsIn(received());
-      return expected.every((id) => seen.has(`/req/${id}`));
-    }, 30_000, 'every request to have a span at the receiver').catch(async (e: Error) => {
-      const seen = pathsIn(received());
-      const missing = expected.filter((id) => !seen.has(`/req/${id}`));
-      throw new Error(`${e.message}: ${missing.length} lost (e.g. ${missing.slice(0, 10).join(',')}); status ${JSON.stringify(await exportStatus(b.base))}`);
-    });
-    const tDelivered = Date.now();
-    // Everything acknowledged: B's queue is empty, so its counters are final.
-    const drainedBy = Date.now() + 15_000;
+    // Everything sent and acknowledged: B's queue is empty (no request is made any more, so it stays empty) and
+    // its counters are final. What is missing at the receiver now is lost for good.
+    const drainedBy = Date.now() + 30_000;
     while ((await exportStatus(b.base)).queues.traces!.size > 0) {
-      assert.ok(Date.now() < drainedBy, 'agent B drains its queue');
+      assert.ok(Date.now() < drainedBy, `agent B drains its queue once the receiver is back: ${JSON.stringify(await exportStatus(b.base))}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-
+    const tDelivered = Date.now();
     const all = received();
     const reqSpans = all.filter((s) => reqId(s.path) !== undefined);
     const uniqueIds = new Set(all.map((s) => s.id));
     const seenReq = new Set(reqSpans.map((s) => s.path));
     const lost = expected.filter((id) => !seenReq.has(`/req/${id}`)).length;
     const duplicates = all.length - uniqueIds.size;
+    const times = new Map<string, number>();
+    for (const s of all) times.set(s.id, (times.get(s.id) ?? 0) + 1);
+    const duplicated = [...times].filter(([, n]) => n > 1).map(([id]) => id).sort();
+    const held = spansOf(rxReceivers.flatMap((rx) => rx.received).filter((r) => r.held).map((r) => r.body)).map((s) => s.id).sort();
     const exportedB = await metricValue(b.base, 'telegen_spans_exported_total');
     const statusB = (await exportStatus(b.base)).queues.traces!;
-    t.diagnostic(`requests: agent A ${idsA.length} (${outageOnlyOnDisk} only on disk at the kill), agent B ${idsB.length}; ` +
+    t.diagnostic(`requests: agent A ${idsA.length} (${outageOnlyOnDisk} only on disk before the flap), agent B ${idsB.length}; ` +
       `persisted at kill ${pending} spans, replayed ${String(replay.items)} in ${String(replay.records)} batches; received ${all.length} spans, ` +
-      `unique ${uniqueIds.size}, duplicates ${duplicates}, lost ${lost}; exported A ${exportedA} + B ${exportedB}`);
+      `unique ${uniqueIds.size}, duplicates ${duplicates} (unanswered batches: ${held.length}), lost ${lost}; exported A ${exportedA} + B ${exportedB}`);
     t.diagnostic(`timings: A ready ${tReadyA - t0} ms, killed at ${tKilled - t0} ms, receiver back at ${tBack - t0} ms, all delivered at ${tDelivered - t0} ms`);
 
-    assert.equal(lost, 0, 'no request made while an agent was attached is lost');
+    assert.equal(lost, 0, `no request made while an agent was attached is lost (missing e.g. ${expected.filter((id) => !seenReq.has(`/req/${id}`)).slice(0, 10).join(',')})`);
     // No span is made up: every /req span answers a request the client completed in a counted window.
     const made = new Set(expected);
     assert.deepEqual(reqSpans.filter((s) => !made.has(reqId(s.path)!)).map((s) => s.path), []);
-    // Each span was acknowledged exactly once across both lifetimes; the duplicates are what the receiver took
-    // without the agent hearing back (requests in flight when it went away), replayed after the restart.
+    // The duplicates are exactly the batches a receiver took without answering: unacknowledged, so still in the
+    // queue, replayed after the restart and received again — once. (Batches the flap acknowledged are behind the
+    // ack cursor and never sent again.)
+    assert.ok(held.length > 0);
+    assert.deepEqual(duplicated, held, 'the spans received twice are exactly those of the unanswered batches');
+    assert.equal(duplicates, held.length);
+    // Each span was acknowledged exactly once across both lifetimes: the agents' counters say how many unique
+    // spans the receiver has, and duplicates = received − exported.
     assert.equal(exportedA + exportedB, uniqueIds.size, 'exported counters (A at the kill + B) = unique spans received');
+    assert.equal(all.length - (exportedA + exportedB), duplicates);
     assert.ok(exportedB >= pending, `agent B exported its replayed backlog (${exportedB} ≥ ${pending})`);
     assert.equal(statusB.dropped, 0);
     assert.equal(statusB.exported, exportedB);
@@ -217,5 +237,9 @@ describe('outage through the real agent: receiver down, SIGKILL, restart, receiv
 
     b.agent.kill('SIGTERM');
     assert.equal(await b.agent.exited, 0, 'the restarted agent stops cleanly');
-  });
+  };
+
+  const title = 'every traced request is delivered at least once; the restarted agent replays its queue first; exported counters = unique spans';
+  it(`OTLP/HTTP (gzip): ${title}`, scenario('http'));
+  it(`OTLP/gRPC: ${title}`, scenario('grpc'));
 });

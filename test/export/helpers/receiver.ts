@@ -14,6 +14,8 @@ export interface Received {
   headers: Record<string, string>;
   gzip: boolean;
   at: number;
+  /** Recorded, but its answer was held back by `Reply.holdMs`. */
+  held?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
@@ -26,6 +28,11 @@ export interface Reply {
   /** gRPC RESOURCE_EXHAUSTED with RetryInfo of this many ms. */
   retryInfoMs?: number;
   rejected?: number;
+  /**
+   * Record the request, then answer only after this many ms: a receiver closed meanwhile took the data without
+   * acknowledging it (what a backend that dies mid-request does; the sender retries, the data arrives twice).
+   */
+  holdMs?: number;
 }
 
 export interface Receiver {
@@ -57,9 +64,11 @@ export async function startHttpReceiver(opts: { port?: number; tls?: { key: Buff
       const gz = req.headers['content-encoding'] === 'gzip';
       const raw = Buffer.concat(chunks);
       const body = decodeRequest(signal, gz ? gunzipSync(raw) : raw);
-      received.push({ signal, headers: req.headers as Record<string, string>, gzip: gz, at: Date.now(), body });
+      received.push({ signal, headers: req.headers as Record<string, string>, gzip: gz, at: Date.now(), body, ...(reply.holdMs ? { held: true } : {}) });
       const out = reply.rejected ? Buffer.from(encodePartialSuccess(signal, reply.rejected, 'some were bad')) : Buffer.alloc(0);
-      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end(out);
+      const answer = () => { if (!res.destroyed) res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end(out); };
+      if (reply.holdMs) setTimeout(answer, reply.holdMs).unref();
+      else answer();
     });
   };
   const server = opts.tls
@@ -120,8 +129,10 @@ export async function startGrpcReceiver(opts: { port?: number; tls?: { key: Buff
         }
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = String(v);
-        received.push({ signal, headers, gzip: headers['grpc-encoding'] === 'gzip', at: Date.now(), body: decodeRequest(signal, call.request) });
-        cb(null, reply.rejected ? Buffer.from(encodePartialSuccess(signal, reply.rejected, 'some were bad')) : Buffer.alloc(0));
+        received.push({ signal, headers, gzip: headers['grpc-encoding'] === 'gzip', at: Date.now(), body: decodeRequest(signal, call.request), ...(reply.holdMs ? { held: true } : {}) });
+        const answer = () => { if (!call.cancelled) cb(null, reply.rejected ? Buffer.from(encodePartialSuccess(signal, reply.rejected, 'some were bad')) : Buffer.alloc(0)); };
+        if (reply.holdMs) setTimeout(answer, reply.holdMs).unref();
+        else answer();
       },
     });
   }

@@ -1,8 +1,9 @@
 // OTLP/gRPC with @grpc/grpc-js: unary calls on the official service methods
 // (opentelemetry.proto.collector.<signal>.v1.<Signal>Service/Export), the request body being the encoded
 // ExportXServiceRequest. gzip via the channel's default compression; TLS via grpc-js SSL credentials.
+import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
 import type { OtlpTransport } from '../exporter.js';
 import { classifyGrpc, corruptBatch, ok, type ExportOutcome } from '../outcome.js';
 import { allFields, decodePartialSuccess } from '../proto/response.js';
@@ -16,7 +17,17 @@ export const GRPC_METHODS: Record<OtlpSignal, string> = {
 
 const identity = (b: Buffer): Buffer => b;
 
+/**
+ * grpc-js is loaded on first use: an agent without an OTLP/gRPC endpoint (the default) never pays for it
+ * (~5 MB of RSS: its code, compiled, and its protobuf descriptors).
+ */
+let grpcModule: typeof Grpc | undefined;
+function grpcJs(): typeof Grpc {
+  return (grpcModule ??= createRequire(import.meta.url)('@grpc/grpc-js') as typeof Grpc);
+}
+
 export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
+  const grpc = grpcJs();
   const creds = s.tls
     ? grpc.credentials.createSsl(s.ca ?? null, s.key ?? null, s.cert ?? null,
       s.rejectUnauthorized ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined })
@@ -43,7 +54,7 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
     return new Promise((resolve) => {
       client.makeUnaryRequest(GRPC_METHODS[signal], identity, identity, body, md,
         { deadline: Date.now() + timeoutMs },
-        (err: grpc.ServiceError | null, res?: Buffer) => {
+        (err: Grpc.ServiceError | null, res?: Buffer) => {
           if (err) {
             resolve(classifyGrpc(err.code, err.details, retryInfoMs(err.metadata)));
             return;
@@ -65,7 +76,7 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
 const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
 
 /** RetryInfo.retry_delay from the grpc-status-details-bin trailer (google.rpc.Status details), in ms. */
-export function retryInfoMs(md: grpc.Metadata | undefined): number | undefined {
+export function retryInfoMs(md: Grpc.Metadata | undefined): number | undefined {
   const raw = md?.get('grpc-status-details-bin')[0];
   if (!(raw instanceof Buffer)) return undefined;
   try {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The core object: creates the shared ring buffer and lost counter (common.h) that every other object reuses,
- * and reports process exec/exit (thread-group leaders only) for discovery.
+ * and reports process exec/exit (thread-group leaders only) and TCP listens for discovery.
  */
 #include "common.h"
 
@@ -36,5 +36,18 @@ int trace_process_exit(void *ctx)
 		return 0; /* a thread, not the process */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	emit_process(TG_PROCESS_EXIT, BPF_CORE_READ(task, exit_code) >> 8);
+	return 0;
+}
+
+#define TG_IPPROTO_TCP 6
+#define TG_TCP_LISTEN 10 /* include/net/tcp_states.h */
+
+/* A TCP socket entered LISTEN: listen(2) runs in the owner's context, so the current process is the listener. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int trace_process_listen(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != TG_IPPROTO_TCP || ctx->newstate != TG_TCP_LISTEN)
+		return 0;
+	emit_process(TG_PROCESS_LISTEN, 0);
 	return 0;
 }

@@ -22,10 +22,15 @@ struct telegen_event_header {
 	__u64 timestamp_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 };
 
-/* Process lifecycle (kind TG_EVENT_PROCESS), from sched:sched_process_exec / sched_process_exit. */
+/*
+ * Process lifecycle (kind TG_EVENT_PROCESS), from sched:sched_process_exec / sched_process_exit, and a TCP
+ * socket of the process entering LISTEN (sock:inet_sock_set_state, in listen()'s process context): discovery
+ * reads the process again then instead of polling for new listeners.
+ */
 enum telegen_process_event_type {
 	TG_PROCESS_EXEC = 1,
 	TG_PROCESS_EXIT = 2,
+	TG_PROCESS_LISTEN = 3,
 };
 
 struct process_event {

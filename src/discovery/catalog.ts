@@ -67,9 +67,10 @@ export interface ProcessCatalog {
   onChange(cb: (change: CatalogChange) => void): () => void;
 }
 
-/** A process lifecycle event (from the eBPF core's sched_process_exec/exit tracepoints). */
+/** A process lifecycle event (from the eBPF core's sched_process_exec/exit and inet_sock_set_state tracepoints). */
 export interface ProcessEvent {
-  readonly type: 'exec' | 'exit';
+  /** listen: a TCP socket of the process entered LISTEN. */
+  readonly type: 'exec' | 'exit' | 'listen';
   readonly pid: number;
   readonly ppid: number;
   readonly comm: string;
@@ -78,4 +79,10 @@ export interface ProcessEvent {
 /** Where discovery gets exec/exit events from, when the eBPF core runs (wired by the composition root). */
 export interface ProcessEventSource {
   subscribeProcessEvents(cb: (e: ProcessEvent) => void): () => void;
+  /**
+   * Whether events are being produced now (the eBPF core runs with its process programs attached). When true,
+   * exec/exit/listen keep the catalog current and the periodic rescan runs every scan_interval_with_events even
+   * while the host is quiet; without it, only events seen recently stretch the interval.
+   */
+  processEventsActive?(): boolean;
 }

@@ -175,15 +175,17 @@ class DiscoverySubsystem implements Discovery {
   }
 
   /**
-   * The next periodic rescan: every scan_interval, or every scan_interval_with_events while exec/exit events
-   * flow (one arrived within that longer interval) — they already keep the catalog current; the rescan is
-   * there for what changes without exec (listening sockets, uid) and for missed events.
+   * The next periodic rescan: every scan_interval, or every scan_interval_with_events while process events
+   * flow (the eBPF core says its exec/exit/listen programs run, or one arrived within that longer interval) —
+   * they already keep the catalog current, new listeners included; the rescan is there for what changes without
+   * an event (uid) and for missed events. On a quiet host this is one rescan a minute instead of six.
    */
   private schedule(): void {
     clearTimeout(this.timer);
     const base = Math.max(100, parseDuration(this.config.discovery.scan_interval));
     const withEvents = Math.max(base, parseDuration(this.config.discovery.scan_interval_with_events));
-    const flowing = this.opts.processEvents !== undefined && Date.now() - this.lastProcessEventAt < withEvents;
+    const src = this.opts.processEvents;
+    const flowing = src !== undefined && (src.processEventsActive?.() === true || Date.now() - this.lastProcessEventAt < withEvents);
     this.timer = setTimeout(() => {
       void this.scanNow().then(() => { if (this.running) this.schedule(); });
     }, flowing ? withEvents : base).unref();
@@ -259,7 +261,13 @@ class DiscoverySubsystem implements Discovery {
       }
       return;
     }
-    // exec: read the process at once (bounded: at most max_processes pending reads).
+    // listen: a known process opened a listener — read it again (socket tables fresh) for its ports.
+    if (e.type === 'listen' && this.procs.has(e.pid)) {
+      this.scheduleRecheck(e.pid);
+      return;
+    }
+    // exec (or a listener of a process not read yet): read the process at once (bounded: at most
+    // max_processes pending reads).
     if (this.pendingExec.has(e.pid)) return;
     if (this.pendingExec.size >= this.config.discovery.max_processes) {
       this.ctx.metrics.discoveryProcessesDropped.inc();

@@ -115,7 +115,8 @@ export interface BpfObjectHandle {
 }
 
 export interface ProcessEvent {
-  type: 'exec' | 'exit';
+  /** listen: a TCP socket of the process entered LISTEN. */
+  type: 'exec' | 'exit' | 'listen';
   pid: number;
   ppid: number;
   comm: string;
@@ -151,6 +152,8 @@ export interface EbpfCore {
   subscribe(kind: number, cb: (batch: EventBatch) => void): () => void;
   /** exec/exit of processes (thread-group leaders) on the host. Returns the unsubscribe function. */
   subscribeProcessEvents(cb: (e: ProcessEvent) => void): () => void;
+  /** The core runs with exec, exit and listen programs attached (discovery then rescans on its long interval). */
+  processEventsActive(): boolean;
 }
 
 /** GET /status/ebpf, exactly. */

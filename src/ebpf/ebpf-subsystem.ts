@@ -52,6 +52,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
   private unsubscribeProcess?: () => void;
   private readonly tracers: BuiltinTracer[] = [];
   private lostReported = 0;
+  /** trace_process_listen is attached: exec, exit and new listeners all arrive as events. */
+  private listenEvents = false;
 
   constructor(private readonly ctx: SubsystemContext, private readonly opts: EbpfCoreOptions) {
     this.config = ctx.config;
@@ -106,6 +108,13 @@ class EbpfCoreImpl implements EbpfSubsystem {
     if (this.opts.processEvents !== false) {
       this.core.attach('trace_process_exec');
       this.core.attach('trace_process_exit');
+      try {
+        this.core.attach('trace_process_listen');
+        this.listenEvents = true;
+      } catch (e) {
+        // Discovery then keeps polling for new listeners (scan_interval); nothing else depends on it.
+        this.ctx.logger.warn({ err: reasonOf(e) }, 'TCP listen events unavailable: discovery rescans on its timer');
+      }
     }
     const rbFd = this.sharedFds()[SHARED_MAPS.ringbuf]!;
     this.ringbuf = native.ringbufOpen(rbFd, this.latencyMs, (batch) => this.onBatch(batch));
@@ -177,6 +186,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
     for (const o of [...this.registry.objects.values()]) if (o !== this.core) o.close();
     this.core?.close();
     this.core = undefined;
+    this.listenEvents = false;
   }
 
   async reload(config: TelegenConfig): Promise<void> {
@@ -271,6 +281,10 @@ class EbpfCoreImpl implements EbpfSubsystem {
 
   subscribe(kind: number, cb: (batch: EventBatch) => void): () => void {
     return this.dispatcher.subscribe(kind, cb);
+  }
+
+  processEventsActive(): boolean {
+    return this.running() && this.listenEvents;
   }
 
   subscribeProcessEvents(cb: (e: ProcessEvent) => void): () => void {

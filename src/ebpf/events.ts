@@ -8,7 +8,8 @@ export const ProcessEventLayout = {
   pid: 16, ppid: 20, type: 24, exit_code: 28, comm: 32, SIZE: 48,
 } as const;
 
-const PROCESS_EXEC = 1;
+/** enum telegen_process_event_type (bpf/events.h), by number. */
+const PROCESS_TYPES: Record<number, ProcessEvent['type']> = { 1: 'exec', 2: 'exit', 3: 'listen' };
 
 /** NUL-terminated C string of at most `len` bytes. */
 export function cString(buf: Buffer, off: number, len: number): string {
@@ -21,7 +22,7 @@ export function cString(buf: Buffer, off: number, len: number): string {
 export function decodeProcessEvent(buf: Buffer, off: number): ProcessEvent {
   const L = ProcessEventLayout;
   return {
-    type: buf.readUInt32LE(off + L.type) === PROCESS_EXEC ? 'exec' : 'exit',
+    type: PROCESS_TYPES[buf.readUInt32LE(off + L.type)] ?? 'exit',
     pid: buf.readUInt32LE(off + L.pid),
     ppid: buf.readUInt32LE(off + L.ppid),
     comm: cString(buf, off + L.comm, 16),

@@ -10,7 +10,7 @@ const selector = Type.Object({
 /** `discovery`: which processes exist, what they are called, and which the tracers instrument. */
 export const discoverySchema = Section({
   scan_interval: Duration('10s', 'How often /proc is rescanned (exec/exit events from eBPF update it in between).'),
-  scan_interval_with_events: Duration('60s', 'Rescan interval while eBPF exec/exit events are flowing (one seen within this interval): they keep the catalog current, and each exec\'d process is read again 2 s later for the ports it opened. Never shorter than scan_interval.'),
+  scan_interval_with_events: Duration('60s', 'Rescan interval while the eBPF core reports process events (its exec/exit/listen programs run, or an event was seen within this interval): they keep the catalog current — each exec\'d process is read again 2 s later, and a process is re-read when one of its sockets enters LISTEN. Never shorter than scan_interval.'),
   max_processes: Int(20000, 'At most this many processes are tracked; the rest are counted in telegen_discovery_processes_dropped_total.', 1),
   instrument: Type.Array(selector, { default: [], description: 'Processes to instrument; empty means every process except Telegen itself.' }),
   exclude: Type.Array(selector, { default: [], description: 'Processes never instrumented (wins over instrument).' }),

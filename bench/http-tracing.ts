@@ -29,6 +29,8 @@ const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 /** agent.nice and agent.ebpf.http.shed_backlog_percent of the measured agent (defaults: the shipped ones). */
 const AGENT_KNOBS = {
   ...(process.env.BENCH_NICE !== undefined ? { nice: Number(process.env.BENCH_NICE) } : {}),
+  ...(process.env.BENCH_MAX_EXCHANGES !== undefined ? { maxExchangesPerCpu: Number(process.env.BENCH_MAX_EXCHANGES) } : {}),
+  ...(process.env.BENCH_SCHED_IDLE ? { schedIdle: true } : {}),
   ...(process.env.BENCH_SHED_PERCENT !== undefined ? { shedPercent: Number(process.env.BENCH_SHED_PERCENT) } : {}),
 };
 
@@ -265,7 +267,10 @@ request. Fixed rates are approximate for wrk (a per-connection pause); the measu
   read/write/close of every other process on the host (which dominates at low rates on this busy host);
 - *span ratio*: spans for the nginx port / (requests × spans per request) — 1.00 means one span per request and
   traced side; *other spans*: traffic of other processes on this shared host traced meanwhile (costs agent CPU);
-  *lost*: ring-buffer records dropped.
+  *lost*: ring-buffer records dropped; *shed*: exchanges the kernel did not capture because the agent was behind
+  (\`agent.ebpf.http.shed_backlog_percent\`, default 25% of the ring) — at saturation the span ratio shows what
+  was captured. The agent runs as shipped: every thread at \`agent.nice\` 19 (BENCH_NICE / BENCH_SHED_PERCENT /
+  BENCH_SCHED_IDLE change that for experiments; BENCH_PROGRAMS=1 prints the BPF time per program and request).
 
 ${cpus} cores shared with other engineers' work, and nginx, the load tool and the agent share them: figures are
 noisy. Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation (see docs/http-tracing.md for what

@@ -31,6 +31,12 @@ const volatile __u32 capture_bytes = 1024;
  * lookup per syscall on a traced connection instead of the copy and the ring write, and the agent catches up.
  */
 const volatile __u64 shed_bytes = 0;
+/*
+ * The other shedding bound: exchanges captured per second on each CPU (token bucket, burst of one second; 0: no
+ * bound). A niced agent that keeps up with a saturated server still takes CPU the server would use; this caps
+ * what it is given (agent.ebpf.http.max_exchanges_per_cpu).
+ */
+const volatile __u64 exchanges_per_cpu = 0;
 
 struct http_conn_key {
 	__u32 pid;
@@ -88,6 +94,18 @@ struct {
 	__type(key, __u32);
 	__type(value, struct http_shed_counts);
 } http_shed_stats SEC(".maps");
+
+struct http_bucket {
+	__u64 tokens_ns; /* tokens, as nanoseconds of refill (one exchange = NSEC_PER_SEC / exchanges_per_cpu) */
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct http_bucket);
+} http_bucket SEC(".maps");
 
 /*
  * Syscall arguments between enter and exit, in the thread's own local storage: a pointer kept in the task,
@@ -188,6 +206,32 @@ static __always_inline void count_shed(int stat)
 		n->n[stat] += 1; /* per-CPU slot: no atomics needed */
 }
 
+#define NSEC_PER_SEC 1000000000ULL
+
+/* Take one exchange from this CPU's bucket; false when it is empty (the rate bound is reached). */
+static __always_inline bool take_token(void)
+{
+	if (!exchanges_per_cpu)
+		return true;
+	__u32 zero = 0;
+	struct http_bucket *b = bpf_map_lookup_elem(&http_bucket, &zero);
+	if (!b)
+		return true;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cost = NSEC_PER_SEC / exchanges_per_cpu;
+	/* Time is the token: elapsed ns refill, up to one second's worth (the burst). */
+	__u64 tokens = b->tokens_ns + (now - b->last_ns);
+	if (tokens > NSEC_PER_SEC)
+		tokens = NSEC_PER_SEC;
+	b->last_ns = now;
+	if (tokens < cost) {
+		b->tokens_ns = tokens;
+		return false;
+	}
+	b->tokens_ns = tokens - cost;
+	return true;
+}
+
 /*
  * Is this syscall shed? The decision is taken once per exchange — at the first syscall in the request direction
  * (server: a read, client: a write) after one in the other direction — and kept until the next exchange, so a
@@ -201,7 +245,8 @@ static __always_inline bool shed(struct http_conn *c, __u8 direction)
 		c->last_dir = turn;
 		__u8 request_dir = c->role == HTTP_ROLE_SERVER ? HTTP_DIR_INGRESS : HTTP_DIR_EGRESS;
 		if (direction == request_dir) {
-			c->shed = shed_bytes && bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) > shed_bytes;
+			c->shed = (shed_bytes && bpf_ringbuf_query(&tg_events, BPF_RB_AVAIL_DATA) > shed_bytes) ||
+				  !take_token();
 			if (c->shed) {
 				c->flags |= HTTP_F_RESYNC;
 				count_shed(HTTP_SHED_EXCHANGES);

@@ -6,8 +6,9 @@
 //   off    detach it                         → {"ok":true}
 //   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n,
 //             "shed": exchanges the kernel did not capture because the agent was behind}
-// argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent? }.
+// argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu? }.
 /* global structuredClone */
+import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { defaultConfig } from '../../dist/config/load.js';
@@ -26,9 +27,12 @@ config.discovery.scan_interval = '1h';
 config.discovery.instrument = opts.instrument ?? [];
 config.discovery.exclude = opts.exclude ?? [];
 if (opts.nice !== undefined) config.agent.nice = opts.nice;
+if (opts.maxExchangesPerCpu !== undefined) config.agent.ebpf.http.max_exchanges_per_cpu = opts.maxExchangesPerCpu;
 if (opts.shedPercent !== undefined) config.agent.ebpf.http.shed_backlog_percent = opts.shedPercent;
 // As `telegen run` does: every agent thread yields the CPU to the workload (agent.nice).
 lowerCpuPriority(config.agent.nice);
+// Experiment knob: SCHED_IDLE for every thread (runs only on otherwise idle CPUs), via util-linux chrt.
+if (opts.schedIdle) spawnSync('chrt', ['--idle', '-a', '-p', '0', String(process.pid)]);
 
 let spans = 0;
 let spansOnPort = 0;

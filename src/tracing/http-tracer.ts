@@ -122,7 +122,7 @@ class HttpTracerImpl implements HttpTracer {
     try {
       const handle = this.deps.ebpf.loadObject({
         name: 'http', objectFile: bpfObjectPath('http'),
-        rodata: { capture_bytes: http.capture_bytes, shed_bytes: shedBytes(this.config) },
+        rodata: { capture_bytes: http.capture_bytes, shed_bytes: shedBytes(this.config), exchanges_per_cpu: http.max_exchanges_per_cpu },
         maxEntries: { http_conns: http.max_connections },
       });
       this.handle = handle;
@@ -182,7 +182,8 @@ class HttpTracerImpl implements HttpTracer {
     this.red.setMaxSeries(http.max_metric_series);
     // capture_bytes and map sizes are load-time constants: reload the object when they change.
     const reloadObject = before.capture_bytes !== http.capture_bytes || before.max_connections !== http.max_connections
-      || before.metrics_interval !== http.metrics_interval || shedBytes(previous) !== shedBytes(config);
+      || before.metrics_interval !== http.metrics_interval || shedBytes(previous) !== shedBytes(config)
+      || before.max_exchanges_per_cpu !== http.max_exchanges_per_cpu;
     if (!this.wanted(config) || reloadObject) await this.stop();
     if (this.wanted(config)) await this.start();
     if (this.pidFilter) {

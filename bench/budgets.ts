@@ -49,8 +49,8 @@ function memory(pid: number): Memory {
   const field = (text: string, name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
   let ringbufRssKb = 0;
   let ringbufPssKb = 0;
-  // The ring buffer is a shared mapping of a bpf-map anon inode; libbpf maps the data area twice (wrap-around)
-  // so its pages count twice in RSS but once in PSS. Only mappings at least as big as the data area count.
+  // The ring buffer is a shared mapping of a bpf-map anon inode (the addon maps the data area once; libbpf's
+  // consumer mapped it twice). Only mappings at least as big as the data area count.
   const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
   for (const m of smaps) {
     const head = m.slice(0, m.indexOf('\n'));
@@ -84,6 +84,11 @@ function wakeups(pid: number): number {
     } catch { /* thread exited */ }
   }
   return n;
+}
+
+/** Processes created on the whole host since boot (/proc/stat "processes"): exec/exit events drive discovery reads. */
+function hostForks(): number {
+  return Number(/^processes (\d+)/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 0);
 }
 
 interface Window { seconds: number; cpuPct: number; wakeupsPerSec: number; mem: Memory; peak: Memory }
@@ -208,6 +213,9 @@ async function main(): Promise<void> {
     - exe_path: "/nonexistent/telegen-bench-nothing"
 `);
     procs.push(quiet.proc);
+    // The floor: a bare Node process with one timer, same binary (and the agent's semi-space flag: it only caps growth).
+    const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    procs.push(bare);
     const nePort = await freePort();
     const ne = spawn('/usr/bin/prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${nePort}`], { stdio: 'ignore' });
     procs.push(ne);
@@ -222,7 +230,9 @@ async function main(): Promise<void> {
     const scrape = (): void => void fetch(`http://127.0.0.1:${nePort}/metrics`).then((r) => r.text()).catch(() => undefined);
     scrape();
     const scraper = setInterval(scrape, 15_000);
-    const [ai, qi, ni] = await Promise.all([watch(agent.proc.pid!, IDLE_SECONDS), watch(quiet.proc.pid!, IDLE_SECONDS), watch(ne.pid!, IDLE_SECONDS)]);
+    const forks0 = hostForks();
+    const [ai, qi, ni, bi] = await Promise.all([watch(agent.proc.pid!, IDLE_SECONDS), watch(quiet.proc.pid!, IDLE_SECONDS), watch(ne.pid!, IDLE_SECONDS), watch(bare.pid!, IDLE_SECONDS)]);
+    const forksPerSec = (hostForks() - forks0) / ai.seconds;
     clearInterval(scraper);
     const idleSpans = (await selfMetric(agent, 'telegen_spans_collected_total')) - spans0;
     const idleEvents = (await selfMetric(agent, 'telegen_ebpf_ringbuf_events_total')) - events0;
@@ -230,6 +240,7 @@ async function main(): Promise<void> {
     await stop(agent.proc);
     await stop(quiet.proc);
     await stop(ne);
+    await stop(bare);
     console.log('idle agent', ai, 'spans', idleSpans, 'events', idleEvents);
     console.log('quiet agent', qi, 'events', quietEvents);
     console.log('idle node_exporter', ni);
@@ -280,13 +291,14 @@ async function main(): Promise<void> {
       `Peer: Debian's prometheus-node-exporter 1.5 (defaults), idling over the same ${IDLE_SECONDS} s window after ${SETTLE_SECONDS} s of settling,`,
       `scraped every 15 s (the agent's host-metrics interval) as Prometheus would.`,
       `Load: nginx (1 worker) driven by wrk (paced with a Lua delay, excluded from tracing by \`discovery.exclude: [{exe_path: "*/wrk"}]\`) for ${LOAD_SECONDS} s.`,
-      `RSS counts the ring buffer's data pages twice (libbpf maps them twice for wrap-around); PSS counts them once.`,
+      `The ring buffer's data pages are mapped once (the addon's own consumer; libbpf's mapped them twice, 32 MiB of RSS) and all resident.`,
       `"w/o ring buffer" subtracts that mapping: it is kernel memory sized by \`agent.ebpf.ringbuf_size\`, not the agent's heap.`,
       `Other work on the host (tests, benchmarks) is HTTP traffic the agent traces while "idle" (see "foreign spans"):`,
       `"idle CPU, attributed" takes out the ring-buffer events it handled meanwhile at the per-event CPU measured under`,
       `load (a lower bound of that cost: at low rates events come in small batches, each dearer). "Quiet idle" is a second`,
       `agent in the same window whose \`discovery.instrument\` matches no process (the kernel drops foreign HTTP`,
-      `exchanges; TCP flow events still arrive): the agent's own idle cost. Noisy.`,
+      `exchanges; TCP flow and process exec/exit/listen events still arrive): the agent's own idle cost, plus what the host's`,
+      `process churn costs it (see "host process creations"). Noisy.`,
       '',
       '| figure | agent | node_exporter | ratio (agent / peer) | budget | |',
       '|---|---|---|---|---|---|',
@@ -302,6 +314,8 @@ async function main(): Promise<void> {
       `| idle CPU, measured (% of a core) | ${ai.cpuPct.toFixed(2)} | ${ni.cpuPct.toFixed(2)} | ${(ai.cpuPct / Math.max(ni.cpuPct, 0.001)).toFixed(1)} | ≤ ${BUDGET.idleCpuPct} | ${verdict(ai.cpuPct <= BUDGET.idleCpuPct)} |`,
       `| idle CPU, attributed (% of a core) | ${ownIdlePct.toFixed(2)} | ${ni.cpuPct.toFixed(2)} | ${(ownIdlePct / Math.max(ni.cpuPct, 0.001)).toFixed(1)} | ≤ ${BUDGET.idleCpuPct} | ${verdict(ownIdlePct <= BUDGET.idleCpuPct)} |`,
       `| foreign spans traced while idle (per s) | ${(idleSpans / ai.seconds).toFixed(1)} (ring buffer events ${(idleEvents / ai.seconds).toFixed(0)}/s) | – | | | |`,
+      `| floor: bare \`node -e 'setInterval(()=>{},1e3)'\` RSS / PSS (MB), CPU (%) | ${mb(bi.mem.rssKb)} / ${mb(bi.mem.pssKb)}, ${bi.cpuPct.toFixed(2)} | | | | |`,
+      `| host process creations while idle (per s; each exec/exit is a discovery read) | ${forksPerSec.toFixed(1)} | | | | |`,
       `| idle wakeups (context switches per s, all threads) | ${ai.wakeupsPerSec.toFixed(0)} | ${ni.wakeupsPerSec.toFixed(0)} | ${(ai.wakeupsPerSec / Math.max(ni.wakeupsPerSec, 0.001)).toFixed(1)} | | |`,
       `| load: requests/s (wrk) / spans/s (agent) | ${achieved.toFixed(0)} / ${spansPerSec.toFixed(0)} | | | ~${TARGET_RPS} | |`,
       `| load: peak RSS (MB) | ${mb(al.peak.rssKb)} (w/o ring buffer ${mb(noRb(al.peak))}, PSS ${mb(al.peak.pssKb)}) | | | ≤ ${BUDGET.loadRssMb} | ${verdict(al.peak.rssKb / MB <= BUDGET.loadRssMb)} |`,

@@ -184,21 +184,27 @@ class DiscoverySubsystem implements Discovery {
     clearTimeout(this.timer);
     const base = Math.max(100, parseDuration(this.config.discovery.scan_interval));
     const withEvents = Math.max(base, parseDuration(this.config.discovery.scan_interval_with_events));
-    const src = this.opts.processEvents;
-    const flowing = src !== undefined && (src.processEventsActive?.() === true || Date.now() - this.lastProcessEventAt < withEvents);
+    const flowing = this.opts.processEvents !== undefined && (this.listenEventsLive() || Date.now() - this.lastProcessEventAt < withEvents);
     this.timer = setTimeout(() => {
       void this.scanNow().then(() => { if (this.running) this.schedule(); });
     }, flowing ? withEvents : base).unref();
   }
 
-  /** Read exec'd processes once more RECHECK_MS later: servers bind their ports after exec. */
+  /** The eBPF core reports exec, exit and listen now: new listeners arrive as events, no need to look for them. */
+  private listenEventsLive(): boolean {
+    return this.opts.processEvents?.processEventsActive?.() === true;
+  }
+
+  /** Read processes once more RECHECK_MS later: after exec (servers bind then) or after a LISTEN event. */
   private scheduleRecheck(pid: number): void {
     if (this.recheck.size >= this.config.discovery.max_processes) return; // the next rescan reads it anyway
     this.recheck.add(pid);
     this.recheckTimer ??= setTimeout(() => {
       this.recheckTimer = undefined;
-      const pids = [...this.recheck];
+      // Most exec'd processes of a busy host are gone by now: no socket-table read (~1.4 ms) for them.
+      const pids = [...this.recheck].filter((p) => this.procs.has(p));
       this.recheck.clear();
+      if (pids.length === 0) return;
       this.scanner.freshTables(); // one table read for the whole batch, current enough to show new listeners
       for (const p of pids) {
         void this.scanner.scanOne(p).then((info) => {
@@ -261,13 +267,13 @@ class DiscoverySubsystem implements Discovery {
       }
       return;
     }
-    // listen: a known process opened a listener — read it again (socket tables fresh) for its ports.
-    if (e.type === 'listen' && this.procs.has(e.pid)) {
+    // listen: the process opened a listener — read it again shortly (socket tables fresh) for its ports. One
+    // exec'd a moment ago is read by then too (the recheck only updates processes already known).
+    if (e.type === 'listen') {
       this.scheduleRecheck(e.pid);
       return;
     }
-    // exec (or a listener of a process not read yet): read the process at once (bounded: at most
-    // max_processes pending reads).
+    // exec: read the process at once (bounded: at most max_processes pending reads).
     if (this.pendingExec.has(e.pid)) return;
     if (this.pendingExec.size >= this.config.discovery.max_processes) {
       this.ctx.metrics.discoveryProcessesDropped.inc();
@@ -283,7 +289,8 @@ class DiscoverySubsystem implements Discovery {
       const old = this.procs.get(e.pid);
       this.procs.set(e.pid, info);
       this.emit({ type: old ? 'updated' : 'added', pid: e.pid, info });
-      this.scheduleRecheck(e.pid);
+      // Servers bind after exec: without listen events, read it again later for the ports it opened by then.
+      if (!this.listenEventsLive()) this.scheduleRecheck(e.pid);
     });
   }
 }

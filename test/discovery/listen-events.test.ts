@@ -1,6 +1,7 @@
 // Event-driven discovery with the real eBPF core: while the core's exec/exit/listen programs run, the periodic
-// rescan stays on its long interval even on a quiet host, and a listener opened long after exec is found through
-// the kernel's LISTEN transition (sock:inet_sock_set_state) — not by a rescan.
+// rescan stays on its long interval even on a quiet host, an exec'd process is read once (no second read 2 s
+// later looking for ports), and a listener opened long after exec is found through the kernel's LISTEN
+// transition (sock:inet_sock_set_state) — not by a rescan.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,10 +38,13 @@ test('with eBPF process events: rescans on the long interval, and a late listene
     { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
     const pid = child.pid!;
+    const changes: string[] = [];
+    discovery.onChange((c) => { if (c.pid === pid) changes.push(c.type); });
     for (let i = 0; i < 150 && !discovery.get(pid); i++) await sleep(20);
     assert.ok(discovery.get(pid), 'read from its exec event');
-    await sleep(2600); // past the re-read 2 s after exec
+    await sleep(2600); // past when a re-read 2 s after exec would run (without listen events)
     assert.deepEqual(discovery.get(pid)?.ports, [], 'no listener yet');
+    assert.deepEqual(changes, ['added'], 'with listen events, no second read after exec');
     const before = await scans();
     assert.ok(before <= 2, `no rescan every 100 ms while events are live (${before} scans in ~3 s)`);
     const port = new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));

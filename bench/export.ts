@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -34,6 +35,9 @@ const BATCH = 512;
 /** End to end at these batch sizes, the same on both sides. */
 const E2E_BATCHES = (process.env.BENCH_BATCHES ?? '512,2048').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Restrict the end-to-end rows (for a quick look at one transport); the docs are only rewritten with all of them. */
+const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http,grpc').split(',') as Array<'http' | 'grpc'>;
+const COMPRESSIONS = (process.env.BENCH_COMPRESSIONS ?? 'none,gzip').split(',') as Array<'none' | 'gzip'>;
 const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'bench-host', 'process.pid': 4242, 'container.id': 'c0ffee'.repeat(10) } };
 
 function makeSpans(n: number): Span[] {
@@ -87,13 +91,24 @@ async function cpuSeconds<T>(fn: () => T): Promise<{ cpu: number; wall: number; 
   const c = process.cpuUsage(c0);
   return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - w0) / 1000, result };
 }
-async function cpuSecondsAsync(fn: () => Promise<void>): Promise<{ cpu: number; wall: number }> {
+// When full (mark-compact) GCs ran, on the performance.now() clock: counted per measured run, because one of
+// them over the benchmark's heap costs a large share of a run and explains most of the spread between runs.
+const fullGcs: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) fullGcs.push(e.startTime);
+  }
+}).observe({ entryTypes: ['gc'] });
+const fullGcsIn = (r: Run) => fullGcs.filter((t) => t >= r.t0 && t <= r.t1).length;
+
+async function cpuSecondsAsync(fn: () => Promise<void>): Promise<Run> {
   await settle();
   const c0 = process.cpuUsage();
-  const w0 = performance.now();
+  const t0 = performance.now();
   await fn();
   const c = process.cpuUsage(c0);
-  return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - w0) / 1000 };
+  const t1 = performance.now();
+  return { cpu: (c.user + c.system) / 1e6, wall: (t1 - t0) / 1000, t0, t1 };
 }
 
 const spans = makeSpans(N);
@@ -122,7 +137,7 @@ const ports = await new Promise<{ http: number; grpc: number }>((r) => sink.stdo
 
 type Protocol = 'http' | 'grpc';
 type Compression = 'none' | 'gzip';
-type Run = { cpu: number; wall: number };
+type Run = { cpu: number; wall: number; t0: number; t1: number };
 
 async function telegen(protocol: Protocol, compression: Compression, persistent: boolean, size: number): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'telegen-bench-'));
@@ -162,14 +177,16 @@ const median = (runs: Run[]): Run => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 const rate = (cpu: number) => Math.round(N / cpu);
-const fmt = (r: Run) => rate(r.cpu).toLocaleString('en');
-const ratio = (ours: Run, theirs: Run) => `**${(theirs.cpu / ours.cpu).toFixed(1)}×**`;
+const fmt = (r: { cpu: number }) => rate(r.cpu).toLocaleString('en');
+const ratio = (ours: { cpu: number }, theirs: { cpu: number }) => `**${(theirs.cpu / ours.cpu).toFixed(1)}×**`;
 
 const rows: string[] = [];
+/** Every measured run of each row: spans/CPU-s, one * per full GC inside the run. */
+const spread: string[] = [];
 rows.push(`| encode only (protobuf) | ${BATCH} | — | ${fmt(encOurs)} | — | ${fmt(encSdk)} (ProtobufTraceSerializer) | ${ratio(encOurs, encSdk)} | — |`);
 for (const size of E2E_BATCHES) {
-  for (const protocol of ['http', 'grpc'] as const) {
-    for (const compression of ['none', 'gzip'] as const) {
+  for (const protocol of PROTOCOLS) {
+    for (const compression of COMPRESSIONS) {
       const variants: Array<[Run[], () => Promise<Run>]> = [
         [[], () => telegen(protocol, compression, true, size)],
         [[], () => telegen(protocol, compression, false, size)],
@@ -184,6 +201,10 @@ for (const size of E2E_BATCHES) {
         }
       }
       const [a, b, c] = variants.map(([runs]) => median(runs)) as [Run, Run, Run];
+      await settle(); // delivers the GC entries of the last run
+      const detail = variants.map(([runs]) => runs.map((r) => `${Math.round(rate(r.cpu) / 1000)}k${'*'.repeat(fullGcsIn(r))}`).join(' '));
+      spread.push(`${protocol === 'http' ? 'HTTP' : 'gRPC'} ${size} ${compression}: ${detail.join(' · ')}`);
+      console.error(spread.at(-1));
       const name = protocol === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC';
       const peerName = protocol === 'http' ? 'exporter-trace-otlp-proto' : 'exporter-trace-otlp-grpc';
       rows.push(`| end to end, ${name} | ${size} | ${compression} | ${fmt(a)} | ${fmt(b)} | ${fmt(c)} (${peerName}) | ${ratio(a, c)} | ${ratio(b, c)} |`);
@@ -203,17 +224,21 @@ CPU time / Telegen CPU time. End-to-end figures are the median of ${ROUNDS} runs
   each batch appended with its CRC before it counts as accepted — compressed first with OTLP/HTTP + gzip —, read back from the
   page cache to be sent, deleted after the ack) or, in the "in memory" column, \`queue.persistent: false\`.
 - The SDK side starts at \`exporter.export\` (its span processor's queue is not counted). One request in flight on both sides.
-- The machine is shared with other work while this runs, and runs are bimodal: a full (mark-compact) GC, whose cost grows with
-  the benchmark's own heap of 200k prepared spans, lands in some runs and not in others. Read ±25 % on any single figure.
+- Runs are bimodal: a full (mark-compact) GC, whose cost grows with the benchmark's own heap of 200k prepared spans (~190 MB),
+  lands in some runs and not in others (list below). The machine may be shared with other work. Read ±25 % on any single figure.
 
 | what | batch | compression | Telegen, persistent queue | Telegen, in memory | SDK | ratio (persistent) | ratio (in memory) |
 |---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+Every measured run, in thousands of spans/CPU-s, one \`*\` per full GC that ran inside it (Telegen persistent · Telegen in memory · SDK):
+${spread.map((l) => `- ${l}`).join('\n')}
+
 gzip: Telegen's OTLP/HTTP transport uses level ${GZIP_LEVEL}, the SDK's zlib's default (6); OTLP/gRPC compresses inside grpc-js at zlib's
-default level on both sides. Measured alone on these requests, level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
+default level on both sides (grpc-js has no setting for the level and no public way to send a message compressed beforehand). Measured alone on these requests, level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
 the size, level 6 ${gzDefault.usPerBatch.toFixed(0)} µs for ${(gzDefault.ratio * 100).toFixed(1)} %.
 
 Goals: ≥ 300k spans/s per core encoding; ≥ 3× the SDK end to end. See docs/export.md ("Performance") for where the time goes.`;
 console.log(md);
-writeBenchSection('export', md);
+if (process.env.BENCH_PROTOCOLS || process.env.BENCH_COMPRESSIONS) console.error('partial run (BENCH_PROTOCOLS/BENCH_COMPRESSIONS): docs/benchmarks.md left as it is');
+else writeBenchSection('export', md);

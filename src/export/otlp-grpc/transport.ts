@@ -37,6 +37,11 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
     ...(s.compression === 'gzip' ? { 'grpc.default_compression_algorithm': 2 } : {}),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.keepalive_time_ms': 60_000,
+    // Retries are decided in one place, the pipeline's retry wrapper (../outcome.ts): grpc-js' own retry layer
+    // (transparent retries, a retry buffer holding each message until the call commits) only adds per-call work.
+    'grpc.enable_retries': 0,
+    // No channelz bookkeeping (per-call counters and traces nobody queries here).
+    'grpc.enable_channelz': 0,
   });
 
   function send(signal: OtlpSignal, body: Buffer, timeoutMs: number, gzipped = false): Promise<ExportOutcome> {

@@ -22,8 +22,9 @@
  *
  * Wakeup policy (bpf/common.h): BPF forces a wakeup when agent-bound bytes queued reach tg_wakeup_bytes or when
  * the last forced wakeup is older than tg_wakeup_latency_ns (so the first record after a quiet spell wakes us at
- * once). Here a timer of the same latency is the backstop for records that came in right after a wakeup and
- * were followed by none; while the ring stays empty the timer backs off (doubling, up to IDLE_MAX_MS).
+ * once). Here a timer of the same latency delivers what came in after a wakeup, and each delivery resets BPF's
+ * clock (mark_delivered), so a steady flow costs one delivery per latency period; while the ring stays empty
+ * the timer backs off (doubling, up to IDLE_MAX_MS).
  * A close() (an eventfd) ends the wait at once. Every record is appended into a batch: [u32 length][u32 0]
  * [data, zero-padded to 8] — the ring's own framing, so a batch is never larger than what it consumed and is
  * allocated at that size. Each batch is handed to JS as ONE copied Buffer through a threadsafe function (copied,
@@ -71,6 +72,7 @@ typedef struct {
 	atomic_bool stop;
 	bool started;
 	int latency_ms;
+	int wakeup_fd; /* tg_events_wakeup (bpf/common.h): when BPF last forced a wakeup; -1 when not given */
 	int epfd; /* our epoll set: the ring's map fd + stop_fd */
 	int stop_fd;
 	uint64_t dropped_batches; /* only at shutdown */
@@ -181,6 +183,22 @@ static int consume_all(tg_ringbuf *s, bool *busy)
 	return total;
 }
 
+/*
+ * Tell BPF we just delivered: it forces its next wakeup only once the latency has passed since now. While records
+ * flow, our timer (same latency) then does every delivery — one per period — instead of the timer and a forced
+ * wakeup each (two per period); after a quiet spell the first record still wakes us at once.
+ */
+static void mark_delivered(tg_ringbuf *s)
+{
+	if (s->wakeup_fd < 0)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint32_t zero = 0;
+	bpf_map_update_elem(s->wakeup_fd, &zero, &now, BPF_ANY);
+}
+
 static void *poll_thread(void *arg)
 {
 	tg_ringbuf *s = arg;
@@ -196,6 +214,8 @@ static void *poll_thread(void *arg)
 			break;
 		bool busy;
 		int n = consume_all(s, &busy);
+		if (n > 0)
+			mark_delivered(s);
 		if (n > 0 || busy)
 			timeout = s->latency_ms;
 		else if (timeout < idle_max)
@@ -287,19 +307,22 @@ static int map_ring(tg_ringbuf *s, int fd, const char **step)
 	return 0;
 }
 
-/* ringbufOpen(mapFd, latencyMs, callback(batch: Buffer)) → subscription */
+/* ringbufOpen(mapFd, latencyMs, callback(batch: Buffer), wakeupMapFd = -1) → subscription */
 static napi_value open_rb(napi_env env, napi_callback_info info)
 {
-	size_t argc = 3;
-	napi_value argv[3], name, ext;
-	int32_t fd, latency;
+	size_t argc = 4;
+	napi_value argv[4], name, ext;
+	int32_t fd, latency, wakeup_fd = -1;
 	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	napi_get_value_int32(env, argv[0], &fd);
 	napi_get_value_int32(env, argv[1], &latency);
+	if (argc >= 4 && napi_get_value_int32(env, argv[3], &wakeup_fd) != napi_ok)
+		wakeup_fd = -1;
 	tg_ringbuf *s = calloc(1, sizeof(*s));
 	if (!s)
 		return tg_throw(env, "ringbuf", "out of memory", ENOMEM, NULL);
 	s->latency_ms = latency > 0 ? latency : 200;
+	s->wakeup_fd = wakeup_fd;
 	const char *step = "";
 	int e = map_ring(s, fd, &step);
 	if (e) {

@@ -116,8 +116,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
         this.ctx.logger.warn({ err: reasonOf(e) }, 'TCP listen events unavailable: discovery rescans on its timer');
       }
     }
-    const rbFd = this.sharedFds()[SHARED_MAPS.ringbuf]!;
-    this.ringbuf = native.ringbufOpen(rbFd, this.latencyMs, (batch) => this.onBatch(batch));
+    const fds = this.sharedFds();
+    this.ringbuf = native.ringbufOpen(fds[SHARED_MAPS.ringbuf]!, this.latencyMs, (batch) => this.onBatch(batch), fds[SHARED_MAPS.wakeup]);
     this.unsubscribeProcess = this.dispatcher.subscribe(EventKind.PROCESS, (b) => this.onProcessBatch(b));
   }
 

@@ -41,8 +41,12 @@ export interface NativeAddon {
   mapDelete(fd: number, key: Buffer): boolean;
   mapEntries(fd: number, keySize: number, valueSize: number, limit: number): [Buffer, Buffer, number];
   mapCount(fd: number, keySize: number, limit: number): number;
-  /** Polls the ring buffer map every `intervalMs` on a native thread; `cb` gets framed batches. */
-  ringbufOpen(fd: number, intervalMs: number, cb: (batch: Buffer) => void): NativeRingbuf;
+  /**
+   * Consumes the ring buffer map on a native thread; `cb` gets framed batches at most `latencyMs` after a record
+   * was submitted (BPF forces earlier wakeups, bpf/common.h). `wakeupMapFd`: the tg_events_wakeup map, reset at
+   * each delivery so BPF does not force a second wakeup in the same period.
+   */
+  ringbufOpen(fd: number, latencyMs: number, cb: (batch: Buffer) => void, wakeupMapFd?: number): NativeRingbuf;
   ringbufClose(rb: NativeRingbuf): void;
   /** glibc malloc_trim(0): returns free heap pages to the kernel (each object load already does it). */
   mallocTrim(): boolean;

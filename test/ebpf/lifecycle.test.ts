@@ -48,7 +48,6 @@ describe('load/attach/detach lifecycle', { skip }, () => {
   after(async () => { for (const c of cores) await c.stop(); });
 
   test('cycles and stop leave no program or map behind', async () => {
-    // A short delivery latency: the cycles' own events must have been delivered (unclaimed) before the count below.
     const core = createEbpfCore(testContext((c) => { c.agent.ebpf.delivery_latency = '20ms'; }));
     cores.push(core);
     await core.start();
@@ -57,6 +56,9 @@ describe('load/attach/detach lifecycle', { skip }, () => {
     assert.ok(all.progs.every((id) => id > 0));
     assert.ok(core.status().programs.find((p) => p.name === 'trace_tcp_connect' && p.type === 'tracepoint' && p.attached));
 
+    // Counted from the start: each cycle submits one event (the getpriority while attached), the last object three.
+    let seen = 0;
+    const off = core.subscribe(EventKind.TEST_FLOOD, (b) => { seen += b.offsets.length; });
     for (let i = 0; i < 3; i++) {
       const flood = loadFlood(core, 'cycle', process.pid, 1);
       const progs = flood.handle.programs();
@@ -76,11 +78,11 @@ describe('load/attach/detach lifecycle', { skip }, () => {
       await assertGone(ids);
     }
     // Shared maps still there after the tracers' objects closed: the core still delivers.
-    let seen = 0;
-    const off = core.subscribe(EventKind.TEST_FLOOD, (b) => { seen += b.offsets.length; });
     const flood = loadFlood(core, 'after', process.pid, 3);
     os.getPriority();
-    await waitFor(() => seen === 3, 3000, 'events after cycles');
+    await waitFor(() => seen === 6, 3000, 'events of the cycles and after them');
+    await sleep(100);
+    assert.equal(seen, 6, 'none twice, none from the detached moments');
     off();
     // flood stays loaded: stop() must close it too.
     const everything = { progs: [...all.progs, ...flood.handle.programs().map((p) => p.id)], maps: [...all.maps, ...flood.handle.maps().map((m) => m.id)] };

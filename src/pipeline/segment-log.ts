@@ -9,7 +9,8 @@
 // i.e. duplicates after a restart, never a cursor pointing into the middle of a record.
 // Nothing is allocated per batch: append writes the encoder's own buffer, and read() fills one buffer reused
 // for every batch (read back from the page cache: cheaper than keeping a copy of each batch alive until its
-// ack, which costs garbage-collector work in proportion to the backlog).
+// ack, which costs garbage-collector work in proportion to the backlog). That buffer grows geometrically to the
+// largest batch and is given back when the lane is idle (trim) if it grew past 1 MiB.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -19,6 +20,9 @@ const MAGIC = 0x31514754; // "TGQ1" little-endian: the payload is protobuf
 const MAGIC_GZIP = 0x315a4754; // "TGZ1": the payload is gzip-compressed protobuf
 const HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
 const MAX_RECORD = 256 * 1024 * 1024;
+/** The read-back buffer is kept across idle periods up to this size (a 2048-span batch is ~620 KB). */
+const KEEP_READ_BUFFER = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 interface Entry extends StoredBatch { seg: number; offset: number; len: number }
 
@@ -33,7 +37,7 @@ export class SegmentLog implements BatchStore {
   private activeFd: number | null = null;
   private nextId = 1;
   private items = 0;
-  private readBuf = Buffer.allocUnsafeSlow(0);
+  private readBuf = EMPTY;
   private cursorFd: number | null = null;
   readonly recovery: RecoveryStats = { records: 0, items: 0, truncatedBytes: 0, corruptRecords: 0 };
 
@@ -89,6 +93,14 @@ export class SegmentLog implements BatchStore {
       done += n;
     }
     return out;
+  }
+
+  detachRead(): void {
+    this.readBuf = EMPTY; // the next read() allocates; the old buffer stays with whoever still holds it
+  }
+
+  trim(): void {
+    if (this.readBuf.length > KEEP_READ_BUFFER) this.readBuf = EMPTY;
   }
 
   /** The oldest batch was acknowledged (or dropped for good): move the cursor, delete finished segments. */

@@ -14,8 +14,19 @@ export interface BatchStore {
    */
   append(payload: Buffer, count: number, points?: number, gzip?: boolean): boolean;
   peek(): StoredBatch | undefined;
-  /** The batch's bytes; may be a buffer the store reuses, so valid until the next read() (one sender per store). */
+  /**
+   * The batch's bytes; may be a buffer the store reuses, so valid until the next read() or until the batch is
+   * acknowledged (one sender per store, one request in flight: the lane reads the next batch only after the
+   * transport is done with this one).
+   */
   read(b: StoredBatch): Buffer;
+  /**
+   * The buffer last returned by read() may still be referenced by a request that never finished (the lane's
+   * timeout guard gave up on a hung transport): never write into it again. Rare; costs one fresh buffer.
+   */
+  detachRead(): void;
+  /** Idle: give back reuse buffers grown far beyond the usual batch (one huge batch must not pin its size). */
+  trim(): void;
   ack(b: StoredBatch): void;
   pendingItems(): number;
   pendingBatches(): number;
@@ -37,8 +48,11 @@ export class DiskBudget {
   }
 }
 
-/** A slab of batches appended back to back; `live` counts those not yet acknowledged. */
-interface Chunk { buf: Buffer; used: number; live: number }
+/**
+ * A slab of batches appended back to back; `live` counts those not yet acknowledged; `lent`: a request that never
+ * finished may still read from it, so it is never refilled or pooled (the garbage collector takes it).
+ */
+interface Chunk { buf: Buffer; used: number; live: number; lent: boolean }
 interface MemEntry extends StoredBatch { chunk: Chunk; offset: number }
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -61,6 +75,7 @@ export class MemoryStore implements BatchStore {
   private nextId = 1;
   private items = 0;
   private current: Chunk | null = null;
+  private lastRead: Chunk | null = null;
   constructor(private readonly budget: DiskBudget) {}
   append(payload: Buffer, count: number, points = count, gzip = false): boolean {
     const n = payload.length;
@@ -79,7 +94,16 @@ export class MemoryStore implements BatchStore {
   }
   read(b: StoredBatch): Buffer {
     const e = b as MemEntry;
+    this.lastRead = e.chunk;
     return e.chunk.buf.subarray(e.offset, e.offset + e.bytes);
+  }
+  detachRead(): void {
+    if (!this.lastRead) return;
+    this.lastRead.lent = true;
+    if (this.lastRead === this.current && this.current.live === 0) this.current = null;
+  }
+  trim(): void {
+    // Chunks are a fixed 4 MiB (pooled, bounded) or exactly one oversized batch (dropped once acknowledged).
   }
   ack(b: StoredBatch): void {
     const e = this.batches[this.head];
@@ -89,7 +113,9 @@ export class MemoryStore implements BatchStore {
     this.budget.release(e.bytes);
     const c = e.chunk;
     if (--c.live === 0) {
-      if (c === this.current) c.used = 0; // empty: fill it again from the start
+      if (c.lent) {
+        if (c === this.current) this.current = null; // never refilled: a lost request may still read it
+      } else if (c === this.current) c.used = 0; // empty: fill it again from the start
       else if (c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
     }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
@@ -106,12 +132,15 @@ export class MemoryStore implements BatchStore {
   close(): void {
     const c = this.current;
     this.current = null;
-    if (c && c.live === 0 && c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
+    if (c && c.live === 0 && !c.lent && c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
   }
 
   private newChunk(n: number): Chunk {
+    // The chunk being replaced, if already empty, would otherwise never be pooled (no ack will come for it).
+    const old = this.current;
+    if (old && old.live === 0 && !old.lent && old.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(old.buf);
     const buf = n > CHUNK_BYTES ? Buffer.allocUnsafeSlow(n) : chunkPool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-    const c = { buf, used: 0, live: 0 };
+    const c = { buf, used: 0, live: 0, lent: false };
     this.current = c;
     return c;
   }

@@ -44,7 +44,19 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
       'Content-Length': payload.length,
       ...(s.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}),
     };
-    return new Promise<ExportOutcome>((resolve) => {
+    return new Promise<ExportOutcome>((done) => {
+      // Settle only once the body has left (finish) or the request is gone (close), not merely answered: the
+      // caller reuses `body`'s buffer for the next batch, and a server may answer before reading everything.
+      let outcome: ExportOutcome | null = null;
+      let released = false;
+      const resolve = (o: ExportOutcome) => {
+        outcome ??= o;
+        if (released) done(outcome);
+      };
+      const release = () => {
+        released = true;
+        if (outcome) done(outcome);
+      };
       const req = request(urls[signal], { method: 'POST', agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -75,6 +87,8 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
         clearTimeout(timer);
         resolve(classifyNetworkError(e));
       });
+      req.on('finish', release);
+      req.on('close', release);
       req.end(payload);
     });
   }

@@ -26,6 +26,19 @@ export function encodeBorrowed(signal: 'traces' | 'metrics' | 'logs', items: rea
   return shared.view();
 }
 
+/**
+ * Called when export is idle: the shared writer gives back a buffer grown past 1 MiB by a huge batch, once no
+ * message (or only small ones) came since the previous call.
+ */
+export function trimEncoder(): void {
+  shared.trim();
+}
+
+/** The shared writer's current capacity (tests, diagnostics). */
+export function encoderCapacity(): number {
+  return shared.buf.length;
+}
+
 /** ExportTraceServiceRequest bytes (a buffer of their own). */
 export function encodeTraces(spans: readonly Span[], w: ProtoWriter = shared): Buffer {
   writeTraces(spans, w);

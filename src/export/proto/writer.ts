@@ -1,27 +1,59 @@
 // A protobuf writer for the export hot path: one growable buffer reused across requests, nested messages
 // written in place (1 byte reserved for the length, shifted only when a message is 128 bytes or longer).
 // Only what OTLP and remote write need: varint, fixed32/64, double, bytes, strings, nested messages.
+// The buffer grows geometrically (doubling) to the largest message and is kept, so a steady stream of batches
+// allocates nothing; `trim()` gives a buffer grown past 1 MiB back once the messages are small again.
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
+/** A buffer up to this size is kept whatever the messages (a 2048-span batch is ~620 KB). */
+const KEEP_BYTES = 1024 * 1024;
+/** Messages between two looks at whether a grown buffer is still needed. */
+const TRIM_WINDOW = 64;
+
 export class ProtoWriter {
   buf: Buffer;
   pos = 0;
   /** Over `buf`: setBigUint64 is inlined by V8 (far cheaper than Buffer#writeBigUInt64LE). */
   private dv: DataView;
+  /** The largest message, and how many were started, since the last trim look. */
+  private peak = 0;
+  private messages = 0;
 
-  constructor(initial = 64 * 1024) {
+  constructor(private readonly initial = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** Start a fresh message (the buffer is kept). */
   reset(): this {
+    if (this.pos > this.peak) this.peak = this.pos;
     this.pos = 0;
+    // Busy, but the big messages stopped: shrink after a window of small ones (looked at once per window).
+    if (this.messages >= TRIM_WINDOW) this.trim();
+    this.messages++;
     return this;
+  }
+
+  /**
+   * Give back a buffer grown past 1 MiB when every message started since the last look fits in a quarter of it,
+   * or when none was started at all (idle: back to the initial size). Call only between messages: what view()
+   * lent is invalid afterwards.
+   */
+  trim(): void {
+    const idle = this.messages === 0;
+    const peak = idle ? 0 : Math.max(this.peak, this.pos);
+    this.peak = 0;
+    this.messages = 0;
+    if (this.buf.length <= KEEP_BYTES || peak * 4 > this.buf.length) return;
+    let size = this.initial;
+    while (size < peak * 2) size *= 2;
+    this.buf = Buffer.allocUnsafe(size);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    this.pos = 0;
   }
 
   /** What was written, without a copy: valid only until this writer is used again. */

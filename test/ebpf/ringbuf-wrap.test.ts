@@ -1,5 +1,6 @@
 // The addon's own ring-buffer consumer (native/src/ringbuf.c): records of odd sizes through a ring so small that
-// many of them straddle its end arrive whole, byte for byte and in order; and the data area is mapped once
+// many of them straddle its end arrive whole, byte for byte and in order, discarded records in between are
+// skipped; and the data area is mapped once
 // (page + data), not twice as libbpf's consumer maps it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ describe('ring buffer consumer: wrap-around', { skip }, () => {
   });
   after(async () => { await core?.stop(); });
 
-  test('records of odd sizes straddling the end of a 4 KiB ring arrive complete, in order, every byte intact', async () => {
+  test('records of odd sizes straddling the end of a 4 KiB ring arrive complete, in order, every byte intact; discarded ones are skipped', async () => {
     const got: Array<{ seq: number; len: number; bad: number }> = [];
     const off = core.subscribe(WRAP_KIND, (b) => {
       for (const o of b.offsets) {
@@ -55,6 +56,7 @@ describe('ring buffer consumer: wrap-around', { skip }, () => {
     let pos = 0;
     let straddled = 0;
     got.forEach((g, i) => {
+      if (i % 7 === 3) pos += 48; // the discarded reservation before it (40 bytes + header), skipped by the consumer
       assert.equal(g.seq, i, 'in order, none missing');
       assert.equal(g.len, wrapLength(i));
       assert.equal(g.bad, 0, `record ${i}: ${g.bad} bytes differ`);
@@ -64,6 +66,10 @@ describe('ring buffer consumer: wrap-around', { skip }, () => {
     });
     assert.ok(pos > 10 * RING, `the ring went round ${(pos / RING).toFixed(1)} times`);
     assert.ok(straddled >= 10, `${straddled} records straddled the end of the ring`);
+    // Discarded records never reach the dispatcher: every record it saw was one of ours, none malformed or foreign.
+    assert.equal(core.status().ringbuf.events_received, rounds * burst);
+    const text = (await ctx.metrics.render()).body;
+    assert.doesNotMatch(text, /telegen_ebpf_events_discarded_total\{reason="(malformed|unclaimed)"\} [1-9]/);
   });
 });
 

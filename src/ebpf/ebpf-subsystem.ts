@@ -204,6 +204,9 @@ class EbpfCoreImpl implements EbpfSubsystem {
     if (this.state === 'running' && config.agent.ebpf.ringbuf_size !== this.ringbufSize) {
       this.ctx.logger.warn({ running: this.ringbufSize, configured: config.agent.ebpf.ringbuf_size }, 'agent.ebpf.ringbuf_size changes on restart');
     }
+    if (this.state === 'running' && parseDuration(config.agent.ebpf.delivery_latency) !== parseDuration(before.agent.ebpf.delivery_latency)) {
+      this.ctx.logger.warn({ running_ms: this.latencyMs, configured: config.agent.ebpf.delivery_latency }, 'agent.ebpf.delivery_latency changes on restart');
+    }
     await this.applyTracers();
   }
 

@@ -43,7 +43,13 @@ describe('ebpf subsystem in the agent', { skip }, () => {
     // A connection to the agent's own API shows up in the flow metrics.
     await new Promise<void>((res) => { const c = net.connect(Number(new URL(t.base).port), '127.0.0.1', () => c.end()); c.on('close', () => res()); });
     await waitFor(() => (t.agent.subsystemStatus('ebpf') as EbpfStatus).ringbuf.events_received > 0, 3000, 'events');
-    const metrics = (await call(undefined, t.base, '/metrics')).body;
+    // Other events (exec/exit/listen) may come first: wait for the flow itself (delivered within delivery_latency).
+    const outbound = /telegen_flow_connections_total\{protocol="tcp",direction="outbound"\} [1-9]/;
+    let metrics = '';
+    for (const end = Date.now() + 3000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+      metrics = (await call(undefined, t.base, '/metrics')).body;
+      if (outbound.test(metrics)) break;
+    }
     assert.match(metrics, /telegen_ebpf_programs_loaded\{program_type="tracepoint"\} \d+/);
     assert.match(metrics, /telegen_ebpf_maps_created\{map_type="ringbuf"\} 1/);
     assert.match(metrics, /telegen_ebpf_map_entries\{map_name="connection_map"\} \d+/);
@@ -51,7 +57,7 @@ describe('ebpf subsystem in the agent', { skip }, () => {
     assert.match(metrics, /telegen_ebpf_ringbuf_lost_total \d+/);
     assert.match(metrics, /# TYPE telegen_ebpf_map_full_total counter/);
     assert.match(metrics, /# TYPE telegen_ebpf_events_discarded_total counter/);
-    assert.match(metrics, /telegen_flow_connections_total\{protocol="tcp",direction="outbound"\} [1-9]/);
+    assert.match(metrics, outbound);
   });
 
   test('reload turns the TCP tracer off, keeping the core', async () => {

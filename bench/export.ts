@@ -225,7 +225,10 @@ CPU time / Telegen CPU time. End-to-end figures are the median of ${ROUNDS} runs
   page cache to be sent, deleted after the ack) or, in the "in memory" column, \`queue.persistent: false\`.
 - The SDK side starts at \`exporter.export\` (its span processor's queue is not counted). One request in flight on both sides.
 - Runs are bimodal: a full (mark-compact) GC, whose cost grows with the benchmark's own heap of 200k prepared spans (~190 MB),
-  lands in some runs and not in others (list below). The machine may be shared with other work. Read ±25 % on any single figure.
+  lands in some runs and not in others (list below). Over OTLP/gRPC it is brought on by grpc-js' copy of every message into a
+  new \`5 + length\` frame (151 KiB per 512-span batch, 30 MB per run) that no scavenge reclaims during a Telegen run (its own path
+  allocates no buffer per batch: \`bench/lib/export-allocs.ts\`; see docs/export.md). The machine may be shared with other
+  work. Read ±25 % on any single figure.
 
 | what | batch | compression | Telegen, persistent queue | Telegen, in memory | SDK | ratio (persistent) | ratio (in memory) |
 |---|---|---|---|---|---|---|---|

@@ -92,7 +92,7 @@ for (const protocol of ['http', 'grpc'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'telegen-allocs-'));
       const config = loadConfigText(stringify({
         otlp: { endpoint: protocol === 'http' ? `http://127.0.0.1:${ports.http}` : `127.0.0.1:${ports.grpc}`, protocol, insecure: true, compression, traces: { batch_size: SPANS, queue_capacity: SPANS * BATCHES } },
-        queue: { directory: join(dir, 'q'), persistent }, file_exporter: { enabled: false },
+        queue: { directory: join(dir, 'q'), persistent, max_bytes: 2 ** 31, memory_bytes: 2 ** 31 }, file_exporter: { enabled: false },
       }), null, { env: {} }).config;
       const p = createPipeline({ config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(), resource });
       await p.start();

@@ -4,9 +4,12 @@
 // UNAVAILABLE) so batches are retried while the next ones are being queued, every span decoded with
 // OpenTelemetry's decoder and compared field by field; and a hung transport keeps the bytes it was given.
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { OtlpTransport } from '../../src/export/exporter.js';
+import { createHttpTransport } from '../../src/export/otlp-http/transport.js';
+import { otlpSettings } from '../../src/export/settings.js';
 import type { ExportOutcome } from '../../src/export/outcome.js';
 import type { Span } from '../../src/model/span.js';
 import { createPipeline } from '../../src/pipeline/index.js';
@@ -169,4 +172,35 @@ describe('a request the timeout guard gave up on keeps its bytes', () => {
       assert.deepEqual(hung, a, 'the hung request still sees its own batch, not a later one');
     });
   }
+});
+
+describe('OTLP/HTTP settles only once the body has left', () => {
+  it('a server that answers 401 before reading the body and stops reading: the send waits until the request is gone', async () => {
+    // A real TCP server speaking HTTP/1.1: it answers as soon as it has the request head, then reads nothing more
+    // and keeps the connection open (so the 8 MB body cannot leave). The caller reuses the body's buffer as soon
+    // as the send settles, so settling at the answer would let a write still in progress read the next batch.
+    const sockets: Socket[] = [];
+    const server = createServer((sock) => {
+      sockets.push(sock);
+      sock.once('data', () => {
+        sock.pause();
+        sock.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const t = createHttpTransport(otlpSettings(testConfig({ otlp: { endpoint: `http://127.0.0.1:${port}`, protocol: 'http', insecure: true, compression: 'none' } }))!);
+    try {
+      const started = Date.now();
+      const o = await t.send('traces', Buffer.alloc(8 * 1024 * 1024, 7), 600);
+      const took = Date.now() - started;
+      assert.equal(o.kind, 'permanent', 'the server\'s answer is the outcome');
+      assert.equal(o.status, '401');
+      assert.ok(took >= 550, `settled after the request was destroyed at the deadline, not at the answer (${took} ms)`);
+    } finally {
+      await t.close();
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
 });

@@ -49,13 +49,19 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
       // caller reuses `body`'s buffer for the next batch, and a server may answer before reading everything.
       let outcome: ExportOutcome | null = null;
       let released = false;
+      // The timer runs until both: a server that answered early and then never reads the rest gets its request
+      // destroyed at the deadline (its answer still counts), so the send always settles.
+      const finish = (o: ExportOutcome) => {
+        clearTimeout(timer);
+        done(o);
+      };
       const resolve = (o: ExportOutcome) => {
         outcome ??= o;
-        if (released) done(outcome);
+        if (released) finish(outcome);
       };
       const release = () => {
         released = true;
-        if (outcome) done(outcome);
+        if (outcome) finish(outcome);
       };
       const req = request(urls[signal], { method: 'POST', agent, headers }, (res) => {
         const chunks: Buffer[] = [];
@@ -66,7 +72,6 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
         });
         res.on('error', (e: NodeJS.ErrnoException) => resolve(classifyNetworkError(e)));
         res.on('end', () => {
-          clearTimeout(timer);
           const status = res.statusCode ?? 0;
           const data = Buffer.concat(chunks);
           if (status >= 200 && status < 300) {
@@ -83,10 +88,7 @@ export function createHttpTransport(s: OtlpSettings): OtlpTransport {
         e.code = 'ETIMEDOUT';
         req.destroy(e);
       }, timeoutMs);
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        resolve(classifyNetworkError(e));
-      });
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(classifyNetworkError(e)));
       req.on('finish', release);
       req.on('close', release);
       req.end(payload);

@@ -37,12 +37,17 @@ export function runtimeFromMaps(maps: string): RuntimeName | undefined {
   return undefined;
 }
 
+/** The runtime implied by the shared libraries `pid` has mapped, if any. */
+export async function runtimeFromProcMaps(procRoot: string, pid: number): Promise<RuntimeName | undefined> {
+  const maps = await readText(`${procRoot}/${pid}/maps`, 1024 * 1024);
+  return maps ? runtimeFromMaps(maps) : undefined;
+}
+
 /** Detect a runtime for `pid` under `procRoot`; exePath is the resolved executable (for its basename). */
 export async function detectRuntime(procRoot: string, pid: number, exePath: string): Promise<{ runtime: RuntimeName; version: string }> {
   const byName = runtimeFromExe(basename(exePath));
   if (byName) return { runtime: byName, version: byName === 'nodejs' && pid === process.pid ? process.versions.node : '' };
-  const maps = await readText(`${procRoot}/${pid}/maps`, 1024 * 1024);
-  const byLib = maps ? runtimeFromMaps(maps) : undefined;
+  const byLib = await runtimeFromProcMaps(procRoot, pid);
   if (byLib) return { runtime: byLib, version: '' };
   // Through /proc/<pid>/exe so it works for binaries in other mount namespaces (containers).
   if (exePath) {

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { ListeningPort, ProcessInfo, RuntimeName } from './catalog.js';
 import { containerIdFromCgroup } from './container-id.js';
 import { listDirSync, mapLimit, readBounded, readLinkSync, readText, readTextSync } from './proc-read.js';
-import { detectRuntime } from './runtime.js';
+import { detectRuntime, runtimeFromProcMaps } from './runtime.js';
 import { listeningSockets } from './sockets.js';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux architecture we run on). */
@@ -16,6 +16,9 @@ const USER_HZ = 100;
 const MAX_FDS_PER_PROCESS = 4096;
 const MAX_CMDLINE_BYTES = 16 * 1024;
 const MAX_ENVIRON_BYTES = 64 * 1024;
+/** How many later reads of a process may re-read its maps while its runtime is still unknown (bounded: most
+ * processes of a host have no runtime to find, and a maps read costs ~0.5 ms). */
+const RUNTIME_RETRIES = 3;
 
 export interface ScanOptions {
   procRoot: string;
@@ -45,6 +48,8 @@ interface StaticFacts {
   containerId: string;
   runtime: RuntimeName;
   runtimeVersion: string;
+  /** Re-reads of /proc/<pid>/maps left while the runtime is unknown (see staticFacts). */
+  runtimeRetries: number;
   /** Listening-socket inodes found in the fd table at the last walk, and in which network namespace. */
   socketInodes?: number[];
   socketNetns?: string;
@@ -250,6 +255,7 @@ export class ProcScanner {
     if (!live) return undefined;
     const cached = this.cache.get(pid);
     if (!cached || cached.startTicks !== live.stat.startTicks || cached.exePath !== live.exePath) return 'miss';
+    if (cached.runtime === 'unknown' && cached.runtimeRetries > 0) return 'miss'; // its maps are looked at again
     return this.assemble(pid, live, cached, users, tables);
   }
 
@@ -291,7 +297,17 @@ export class ProcScanner {
 
   private async staticFacts(pid: number, dir: string, startTicks: number, exePath: string): Promise<StaticFacts | undefined> {
     const cached = this.cache.get(pid);
-    if (cached && cached.startTicks === startTicks && cached.exePath === exePath) return cached;
+    if (cached && cached.startTicks === startTicks && cached.exePath === exePath) {
+      // A process read right at exec has not mapped its shared libraries yet (an embedded JVM or interpreter under
+      // a launcher): while the runtime is unknown, the next few reads of the process (its first LISTEN, rescans)
+      // look at its maps again. The name and Go build info cannot change after exec: only the maps are re-read.
+      if (cached.runtime === 'unknown' && cached.runtimeRetries > 0) {
+        cached.runtimeRetries--;
+        const byLib = await runtimeFromProcMaps(this.opts.procRoot, pid);
+        if (byLib) cached.runtime = byLib;
+      }
+      return cached;
+    }
     const [cmdlineBuf, environ, cgroup] = await Promise.all([
       readBounded(`${dir}/cmdline`, MAX_CMDLINE_BYTES), readBounded(`${dir}/environ`, MAX_ENVIRON_BYTES), readText(`${dir}/cgroup`, 16 * 1024),
     ]);
@@ -305,7 +321,7 @@ export class ProcScanner {
       startTicks, exePath, cmdline,
       envServiceName: svc.name, envServiceNamespace: svc.namespace,
       containerId: cgroup ? containerIdFromCgroup(cgroup) : '',
-      runtime: rt.runtime, runtimeVersion: rt.version,
+      runtime: rt.runtime, runtimeVersion: rt.version, runtimeRetries: RUNTIME_RETRIES,
     };
     this.cache.set(pid, facts);
     return facts;

@@ -157,3 +157,22 @@ test('instrument/exclude rules: ports and ranges, exe glob, exclude wins, self n
   assert.equal(all.shouldInstrument(p(7, '', [])), true);
   assert.equal(all.shouldInstrument(p(42, '', [])), false);
 });
+
+test('a runtime whose libraries are mapped after exec is found on a later read', async () => {
+  const late = mkdtempSync(join(tmpdir(), 'telegen-lateproc-'));
+  try {
+    writeFileSync(join(late, 'stat'), 'cpu 1 2 3\nbtime 1700000000\n');
+    const d = join(late, '300');
+    mkdirSync(join(d, 'fd'), { recursive: true });
+    writeFileSync(join(d, 'stat'), statLine(300, 'launcher'));
+    writeFileSync(join(d, 'cmdline'), '/opt/app/launcher\0');
+    writeFileSync(join(d, 'maps'), '00400000-00401000 r-xp 0 08:01 7 /opt/app/launcher\n');
+    symlinkSync('/opt/app/launcher', join(d, 'exe'));
+    const scanner = new ProcScanner({ procRoot: late, passwdPath: join(late, 'passwd'), maxProcesses: 100, concurrency: 2 });
+    assert.equal((await scanner.scan()).processes.get(300)?.runtime, 'unknown', 'read at exec: nothing mapped yet');
+    writeFileSync(join(d, 'maps'), '00400000-00401000 r-xp 0 08:01 7 /opt/app/launcher\n7f00-7f01 r-xp 0 08:01 1 /usr/lib/jvm/java-17/lib/server/libjvm.so\n');
+    assert.equal((await scanner.scan()).processes.get(300)?.runtime, 'java', 'the JVM mapped since is found');
+  } finally {
+    rmSync(late, { recursive: true, force: true });
+  }
+});

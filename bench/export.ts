@@ -24,6 +24,7 @@ import { loadConfigText } from '../src/config/load.js';
 import { GZIP_LEVEL } from '../src/export/otlp-http/transport.js';
 import { encodeTraces } from '../src/export/proto/encode-otlp.js';
 import type { Resource } from '../src/model/attributes.js';
+import { makeSpans } from './lib/bench-spans.js';
 import type { Span } from '../src/model/span.js';
 import { createPipeline } from '../src/pipeline/index.js';
 import { SelfMetrics } from '../src/telemetry/self-metrics.js';
@@ -40,20 +41,6 @@ const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http,grpc').split(',') as Arr
 const COMPRESSIONS = (process.env.BENCH_COMPRESSIONS ?? 'none,gzip').split(',') as Array<'none' | 'gzip'>;
 const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'bench-host', 'process.pid': 4242, 'container.id': 'c0ffee'.repeat(10) } };
 
-function makeSpans(n: number): Span[] {
-  return Array.from({ length: n }, (_, i) => {
-    const t = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n;
-    const id = Buffer.alloc(16);
-    id.writeUInt32BE(i, 12);
-    id.writeUInt32BE(0xdeadbeef, 0);
-    return {
-      traceId: id, spanId: id.subarray(8), parentSpanId: Buffer.from('0102030405060708', 'hex'), name: `GET /api/v1/items/{id}`, kind: 2,
-      startTimeUnixNano: t, endTimeUnixNano: t + 1_234_567n,
-      attributes: { 'http.request.method': 'GET', 'url.path': `/api/v1/items/${i % 1000}`, 'http.response.status_code': 200, 'server.address': '10.0.0.7', 'server.port': 8080, 'network.protocol.version': '1.1', 'user_agent.original': 'curl/8.0' },
-      status: { code: 0 }, resource, scope: { name: 'telegen/http', version: '0.1.0' },
-    };
-  });
-}
 
 /** The same spans as the SDK's ReadableSpan. */
 function toSdk(spans: Span[]): ReadableSpan[] {
@@ -111,7 +98,7 @@ async function cpuSecondsAsync(fn: () => Promise<void>): Promise<Run> {
   return { cpu: (c.user + c.system) / 1e6, wall: (t1 - t0) / 1000, t0, t1 };
 }
 
-const spans = makeSpans(N);
+const spans = makeSpans(N, resource);
 const sdkSpans = toSdk(spans);
 const batches = <T>(a: T[], size = BATCH) => Array.from({ length: Math.ceil(a.length / size) }, (_, i) => a.slice(i * size, (i + 1) * size));
 

@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/load.js';
 import type { Resource } from '../../src/model/attributes.js';
-import type { Span } from '../../src/model/span.js';
+import { makeSpans } from './bench-spans.js';
 import { createPipeline } from '../../src/pipeline/index.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 
@@ -32,20 +32,6 @@ const MIN = 4096;
 const BACKLOG = process.env.ALLOC_BACKLOG === '1';
 const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'bench-host', 'process.pid': 4242 } };
 
-function makeSpans(n: number): Span[] {
-  return Array.from({ length: n }, (_, i) => {
-    const t = 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n;
-    const id = Buffer.alloc(16);
-    id.writeUInt32BE(i, 12);
-    id.writeUInt32BE(0xdeadbeef, 0);
-    return {
-      traceId: id, spanId: id.subarray(8), parentSpanId: Buffer.from('0102030405060708', 'hex'), name: 'GET /api/v1/items/{id}', kind: 2,
-      startTimeUnixNano: t, endTimeUnixNano: t + 1_234_567n,
-      attributes: { 'http.request.method': 'GET', 'url.path': `/api/v1/items/${i % 1000}`, 'http.response.status_code': 200, 'server.address': '10.0.0.7', 'server.port': 8080, 'network.protocol.version': '1.1', 'user_agent.original': 'curl/8.0' },
-      status: { code: 0 }, resource, scope: { name: 'telegen/http', version: '0.1.0' },
-    };
-  });
-}
 
 // --- JS-side allocation tracking ---
 let recording = false;
@@ -84,7 +70,7 @@ new PerformanceObserver((list) => {
 
 const sink = fork(join(import.meta.dirname, 'otlp-sink.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
 const ports = await new Promise<{ http: number; grpc: number }>((r) => sink.stdout!.once('data', (d: Buffer) => r(JSON.parse(d.toString()))));
-const spans = makeSpans(SPANS);
+const spans = makeSpans(SPANS, resource);
 
 for (const protocol of ['http', 'grpc'] as const) {
   for (const compression of ['none', 'gzip'] as const) {

@@ -2,6 +2,7 @@
 // own generated decoder, to exactly the data we started from.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { attributeCacheStats, resetAttributeCache } from '../../src/export/proto/attributes.js';
 import { encodeLogs, encodeMetrics, encodeTraces } from '../../src/export/proto/encode-otlp.js';
 import type { AttributeValue, Attributes, Resource } from '../../src/model/attributes.js';
 import type { LogRecord } from '../../src/model/log.js';
@@ -25,7 +26,7 @@ function rng(seed: number) {
     switch (int(7)) {
       case 0: return str(300);
       case 1: return next() < 0.5;
-      case 2: return int(2 ** 31) - 2 ** 30;
+      case 2: return next() < 0.8 ? int(2 ** 31) - 2 ** 30 : int(2 ** 53); // 2^31..2^53: the no-BigInt varint path
       case 3: return (next() - 0.5) * 1e6 + 0.25;
       case 4: return -big();
       case 5: return Array.from({ length: int(4) }, () => str(10));
@@ -221,5 +222,56 @@ describe('OTLP protobuf encoder round trip (OpenTelemetry generated decoder)', (
         assert.deepEqual(got[i]!.attributes, kvs(s.attributes));
       });
     }
+  });
+
+  // Strings the writer's fast paths must not get wrong: empty, ASCII at the 127/128-byte length boundaries, every
+  // UTF-8 width, lone surrogates (sent as U+FFFD, like TextEncoder), huge. Used as names, keys and values.
+  const tricky = ['', 'a', 'x'.repeat(127), 'x'.repeat(128), 'é'.repeat(42), 'é'.repeat(43), '€'.repeat(43), '𝄞', 'ab\uD800', '\uDC00z',
+    'a\uD83D', 'x'.repeat(63) + 'é', 'y'.repeat(64), 'y'.repeat(65), 'z'.repeat(70_000), '日本'.repeat(10_000)];
+  const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const wellFormedAttrs = (a: Attributes): Attributes => Object.fromEntries(Object.entries(a).map(([k, v]) => [wellFormed(k), typeof v === 'string' ? wellFormed(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? wellFormed(x) : x)) : v]));
+
+  it('tricky strings as span names, attribute keys and values, twice (second time from the caches)', () => {
+    const res: Resource = { attributes: { 'service.name': 'tricky' } };
+    const mk = (i: number, name: string): Span => ({
+      traceId: new Uint8Array(16).fill(i), spanId: Uint8Array.from([0, 0, 0, 0, 0, 0, i >> 8, i & 255]), name, kind: 1,
+      startTimeUnixNano: BigInt(i), endTimeUnixNano: 2n ** 64n - 1n, status: { code: 0 }, resource: res, scope: { name: 'sc' },
+      attributes: { [name.length < 100 ? `k.${name}` : `long.${i}`]: name, value: name, list: [name, 'b'], n: i, neg: -i, f: i + 0.5 },
+    });
+    for (const round of [0, 1]) {
+      const spans = tricky.map((t, i) => mk(i, t));
+      const got = decodeRequest('traces', encodeTraces(spans)).resourceSpans[0].scopeSpans[0].spans as Array<Record<string, unknown>>;
+      assert.equal(got.length, spans.length, `round ${round}`);
+      spans.forEach((s, i) => {
+        assert.equal(got[i]!.name, wellFormed(s.name), `name ${i}`);
+        assert.deepEqual(got[i]!.attributes, kvs(wellFormedAttrs(s.attributes)), `attributes ${i}`);
+        assert.equal(got[i]!.endTimeUnixNano, '18446744073709551615');
+      });
+    }
+  });
+
+  it('more distinct keys than the cache holds, and a key whose values stop repeating, stay exact', () => {
+    resetAttributeCache(); // earlier tests' random keys may fill the table
+    const before = attributeCacheStats();
+    const res: Resource = { attributes: { 'service.name': 'many' } };
+    const mk = (i: number): Span => ({
+      traceId: new Uint8Array(16).fill(1), spanId: Uint8Array.from([0, 0, 0, 0, i >> 24, i >> 16, i >> 8, i]), name: 'op', kind: 2,
+      startTimeUnixNano: 1n, endTimeUnixNano: 2n, status: { code: 0 }, resource: res, scope: { name: 'sc' },
+      // Fresh keys on every span (far beyond the key table), in varying positions; a key with 3 values; one whose
+      // values repeat for a while, then never (past the value table, then the miss window), then repeat again.
+      attributes: i % 3 === 0
+        ? { [`fresh.${i}`]: i, method: ['GET', 'PUT', 'é'][i % 3]!, phase: i < 1500 || i > 6000 ? `v${i % 10}` : `v${i}`, [`fresh2.${i}é`]: `x${i}` }
+        : { method: ['GET', 'PUT', 'é'][i % 3]!, [`fresh.${i}`]: true, phase: i < 1500 || i > 6000 ? `v${i % 10}` : `v${i}` },
+    });
+    for (let from = 0; from < 8000; from += 500) {
+      const spans = Array.from({ length: 500 }, (_, k) => mk(from + k));
+      const got = decodeRequest('traces', encodeTraces(spans)).resourceSpans[0].scopeSpans[0].spans as Array<Record<string, unknown>>;
+      spans.forEach((s, k) => assert.deepEqual(got[k]!.attributes, kvs(s.attributes), `span ${from + k}`));
+    }
+    const after = attributeCacheStats();
+    assert.ok(after.keys <= 512, `key table bounded (${after.keys})`);
+    assert.ok(after.bytes <= 4 * 1024 * 1024, 'value bytes bounded');
+    assert.ok(after.uncachedKeyWrites > before.uncachedKeyWrites, 'keys past the table were written uncached');
+    assert.ok(after.highCardinalityKeys > before.highCardinalityKeys, 'the non-repeating phase was detected');
   });
 });

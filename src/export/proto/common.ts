@@ -1,82 +1,15 @@
 // OTLP common messages (KeyValue, AnyValue, Resource, InstrumentationScope) and the grouping every request
 // shares: items → resource → scope, with resources identified by their attributes (not object identity), so
 // items from the same process or host land under one ResourceX message.
-import type { AttributeValue, Attributes, Resource, Scope } from '../../model/attributes.js';
+import type { Resource, Scope } from '../../model/attributes.js';
+import { newSlots, writeAttributes } from './attributes.js';
 import type { ProtoWriter } from './writer.js';
 
-/** AnyValue (common.proto): string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7. */
-export function writeAnyValue(w: ProtoWriter, field: number, v: AttributeValue): void {
-  const at = w.begin(field);
-  writeAnyValueFields(w, v);
-  w.end(at);
-}
-
-function writeAnyValueFields(w: ProtoWriter, v: AttributeValue): void {
-  switch (typeof v) {
-    case 'string': w.string(1, v); return;
-    case 'boolean': w.bool(2, v); return;
-    // An integral JS number is sent as int_value, anything else as double_value.
-    case 'number': if (Number.isSafeInteger(v)) w.int64(3, v); else w.double(4, v); return;
-    case 'bigint': w.int64(3, v); return;
-    default: {
-      const arr = w.begin(5);
-      for (const x of v) writeAnyValue(w, 1, x);
-      w.end(arr);
-    }
-  }
-}
-
-// Telemetry attributes repeat a lot (http.request.method=GET, server.port=8080, host.name=…): the encoded
-// KeyValue of a (key, scalar value) pair is kept and copied on the next occurrence instead of being encoded
-// again. Bounded: at most MAX_KEYS keys, MAX_VALUES values per key (a high-cardinality key such as url.path
-// simply stops adding), short strings only. A miss costs one Map lookup.
-const MAX_KEYS = 512;
-const MAX_VALUES = 64;
-const MAX_CACHED_CHARS = 64;
-type Scalar = string | number | boolean;
-const kvCache = new Map<string, Map<Scalar, Uint8Array>>();
-
-/** repeated KeyValue at `field` (key 1, value 2). */
-export function writeAttributes(w: ProtoWriter, field: number, attrs: Attributes): void {
-  for (const key in attrs) {
-    const v = attrs[key];
-    if (v === undefined) continue;
-    const t = typeof v;
-    if ((t === 'string' ? (v as string).length <= MAX_CACHED_CHARS : t === 'number' || t === 'boolean') && key.length <= MAX_CACHED_CHARS) {
-      let values = kvCache.get(key);
-      if (values === undefined && kvCache.size < MAX_KEYS) {
-        values = new Map();
-        kvCache.set(key, values);
-      }
-      if (values !== undefined) {
-        const hit = values.get(v as Scalar);
-        if (hit !== undefined) {
-          w.tag(field, 2);
-          w.raw(hit);
-          continue;
-        }
-        const at = writeKeyValue(w, field, key, v);
-        // A copy of the length-prefixed message (without its tag, so any field number can reuse it).
-        if (values.size < MAX_VALUES) values.set(v as Scalar, new Uint8Array(w.buf.subarray(at, w.pos)));
-        continue;
-      }
-    }
-    writeKeyValue(w, field, key, v);
-  }
-}
-
-/** One KeyValue; returns where its length prefix starts. */
-function writeKeyValue(w: ProtoWriter, field: number, key: string, v: AttributeValue): number {
-  const at = w.begin(field);
-  w.string(1, key);
-  writeAnyValue(w, 2, v);
-  w.end(at);
-  return at;
-}
+const resourceSlots = newSlots();
 
 export function writeResource(w: ProtoWriter, field: number, r: Resource): void {
   const at = w.begin(field);
-  writeAttributes(w, 1, r.attributes);
+  writeAttributes(w, 1, r.attributes, resourceSlots);
   w.end(at);
 }
 

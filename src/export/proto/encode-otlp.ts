@@ -5,11 +5,16 @@ import type { LogRecord } from '../../model/log.js';
 import type { HistogramPoint, Metric, NumberPoint, Temporality } from '../../model/metric.js';
 import type { Span } from '../../model/span.js';
 import type { Scope } from '../../model/attributes.js';
-import { groupByResource, writeAttributes, writeResource, writeScope, writeAnyValue } from './common.js';
+import { newSlots, writeAnyValue, writeAttributes } from './attributes.js';
+import { groupByResource, writeResource, writeScope } from './common.js';
 import { ProtoWriter } from './writer.js';
 
 const NO_SCOPE: Scope = { name: 'telegen' };
 const shared = new ProtoWriter();
+// Attribute key slots per call site: each kind of item has its own attribute order.
+const spanSlots = newSlots();
+const pointSlots = newSlots();
+const logSlots = newSlots();
 
 /**
  * The hot path's variant: the request encoded into the module's shared writer and returned without a copy —
@@ -80,7 +85,7 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   if (s.kind) w.uint32(6, s.kind);
   w.fixed64(7, s.startTimeUnixNano);
   w.fixed64(8, s.endTimeUnixNano);
-  writeAttributes(w, 9, s.attributes);
+  writeAttributes(w, 9, s.attributes, spanSlots);
   if (s.status.code || s.status.message) {
     const st = w.begin(15);
     if (s.status.message) w.string(2, s.status.message);
@@ -144,7 +149,7 @@ function writeNumberPoint(w: ProtoWriter, p: NumberPoint): void {
   w.fixed64(3, p.timeUnixNano);
   if (p.isInt) w.sfixed64(6, p.value);
   else w.double(4, p.value);
-  writeAttributes(w, 7, p.attributes);
+  writeAttributes(w, 7, p.attributes, pointSlots);
   w.end(at);
 }
 
@@ -156,7 +161,7 @@ function writeHistogramPoint(w: ProtoWriter, p: HistogramPoint): void {
   w.double(5, p.sum);
   w.packedFixed64(6, p.bucketCounts);
   w.packedDoubles(7, p.explicitBounds);
-  writeAttributes(w, 9, p.attributes);
+  writeAttributes(w, 9, p.attributes, pointSlots);
   if (p.min !== undefined) w.double(11, p.min);
   if (p.max !== undefined) w.double(12, p.max);
   w.end(at);
@@ -183,7 +188,7 @@ function writeLog(w: ProtoWriter, l: LogRecord): void {
   if (l.severityNumber) w.uint32(2, l.severityNumber);
   if (l.severityText) w.string(3, l.severityText);
   writeAnyValue(w, 5, l.body);
-  writeAttributes(w, 6, l.attributes);
+  writeAttributes(w, 6, l.attributes, logSlots);
   if (l.traceId && l.traceId.length) w.bytes(9, l.traceId);
   if (l.spanId && l.spanId.length) w.bytes(10, l.spanId);
   w.fixed64(11, l.observedTimeUnixNano);

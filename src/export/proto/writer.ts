@@ -110,6 +110,17 @@ export class ProtoWriter {
   int64(field: number, v: number | bigint): void {
     this.tag(field, WIRE_VARINT);
     this.ensure(10);
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      // The common case (ports, status codes, counts, pids): no BigInt. Exact: v is an integer below 2^53.
+      const b = this.buf;
+      v = Math.trunc(v);
+      while (v > 0x7f) {
+        b[this.pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+      b[this.pos++] = v;
+      return;
+    }
     let x = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
     if (x < 0x80000000n) {
       this.rawVarint32(Number(x));
@@ -189,8 +200,18 @@ export class ProtoWriter {
     this.tag(field, WIRE_LEN);
     const n = v.length;
     this.ensure(5 + n);
-    this.rawVarint32(n);
-    this.buf.set(v, this.pos);
+    const b = this.buf;
+    if (n < 0x80) {
+      b[this.pos++] = n;
+      if (n <= 16) {
+        // Trace and span ids: a JS copy is cheaper than TypedArray#set's native call at this size.
+        const p = this.pos;
+        for (let i = 0; i < n; i++) b[p + i] = v[i]!;
+        this.pos = p + n;
+        return;
+      }
+    } else this.rawVarint32(n);
+    b.set(v, this.pos);
     this.pos += n;
   }
 
@@ -267,6 +288,17 @@ export class ProtoWriter {
     this.pos = at;
     this.rawVarint32(len);
     this.pos = save;
+  }
+
+  /** A length-delimited field whose length prefix and body are already encoded (a cached KeyValue). */
+  lengthDelimited(field: number, prefixed: Uint8Array): void {
+    const n = prefixed.length;
+    this.ensure(5 + n);
+    const b = this.buf;
+    if (field < 16) b[this.pos++] = (field << 3) | WIRE_LEN;
+    else this.rawVarint32(((field << 3) | WIRE_LEN) >>> 0);
+    b.set(prefixed, this.pos);
+    this.pos += n;
   }
 
   /** Append bytes already encoded as fields of the current message. */

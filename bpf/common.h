@@ -96,6 +96,18 @@ static __always_inline void tg_submit(void *event)
 	bpf_ringbuf_submit(event, tg_wakeup_flags());
 }
 
+/*
+ * For the few events other decisions wait on (a process exec'd or started listening: whether it is traced
+ * depends on them, and its first connections follow within milliseconds): always a wakeup. Not rate-limited:
+ * a limit leaves the event waiting for the consumer's timer (up to the latency bound) whenever another wakeup
+ * happened just before — measured: a client exec'd right after another process's exec was traced ~190 ms late
+ * and its first burst of requests missed. An exec already costs discovery ~1 ms of reads; a wakeup is ~30 µs.
+ */
+static __always_inline void tg_submit_prompt(void *event)
+{
+	bpf_ringbuf_submit(event, BPF_RB_FORCE_WAKEUP);
+}
+
 static __always_inline void tg_discard(void *event)
 {
 	bpf_ringbuf_discard(event, BPF_RB_NO_WAKEUP);

@@ -18,7 +18,10 @@ static __always_inline void emit_process(__u32 type, __u32 exit_code)
 	e->type = type;
 	e->exit_code = exit_code;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	tg_submit(e);
+	if (type == TG_PROCESS_EXIT)
+		tg_submit(e);
+	else
+		tg_submit_prompt(e); /* selection waits on exec and listen events */
 }
 
 SEC("tracepoint/sched/sched_process_exec")

@@ -11,6 +11,12 @@ import { groupServices, type DiscoveredService } from './services.js';
 
 /** How long after an exec event the process is read again (for the ports it has opened by then). */
 const RECHECK_MS = 2000;
+/**
+ * How long after a LISTEN event the process is read again: the socket is listening already, and a process selected
+ * by `open_ports` should be traced before its first clients connect; the short wait groups a burst of listeners
+ * (a server opening several ports) into one socket-table read.
+ */
+const LISTEN_RECHECK_MS = 50;
 
 export interface DiscoveryOptions {
   /** exec/exit events from the eBPF core (wired by the composition root when it runs). */
@@ -59,6 +65,7 @@ class DiscoverySubsystem implements Discovery {
   /** Exec'd processes to read once more (for the ports they open after exec), bounded by max_processes. */
   private readonly recheck = new Set<number>();
   private recheckTimer?: NodeJS.Timeout;
+  private recheckDue = 0;
   private lastProcessEventAt = 0;
 
   constructor(private readonly ctx: SubsystemContext, private readonly opts: DiscoveryOptions) {
@@ -195,11 +202,16 @@ class DiscoverySubsystem implements Discovery {
     return this.opts.processEvents?.processEventsActive?.() === true;
   }
 
-  /** Read processes once more RECHECK_MS later: after exec (servers bind then) or after a LISTEN event. */
-  private scheduleRecheck(pid: number): void {
+  /** Read processes once more `delayMs` later: after exec (servers bind then) or after a LISTEN event. */
+  private scheduleRecheck(pid: number, delayMs: number): void {
     if (this.recheck.size >= this.config.discovery.max_processes) return; // the next rescan reads it anyway
     this.recheck.add(pid);
-    this.recheckTimer ??= setTimeout(() => {
+    // One timer for every pending pid: a sooner request (a LISTEN while exec rechecks wait) brings it forward.
+    const due = Date.now() + delayMs;
+    if (this.recheckTimer && due >= this.recheckDue) return;
+    clearTimeout(this.recheckTimer);
+    this.recheckDue = due;
+    this.recheckTimer = setTimeout(() => {
       this.recheckTimer = undefined;
       // Most exec'd processes of a busy host are gone by now: no socket-table read (~1.4 ms) for them.
       const pids = [...this.recheck].filter((p) => this.procs.has(p));
@@ -214,7 +226,7 @@ class DiscoverySubsystem implements Discovery {
           if (changed(old, info)) this.emit({ type: 'updated', pid: p, info });
         });
       }
-    }, RECHECK_MS).unref();
+    }, delayMs).unref();
   }
 
   private async runScan(): Promise<void> {
@@ -270,7 +282,7 @@ class DiscoverySubsystem implements Discovery {
     // listen: the process opened a listener — read it again shortly (socket tables fresh) for its ports. One
     // exec'd a moment ago is read by then too (the recheck only updates processes already known).
     if (e.type === 'listen') {
-      this.scheduleRecheck(e.pid);
+      this.scheduleRecheck(e.pid, LISTEN_RECHECK_MS);
       return;
     }
     // exec: read the process at once (bounded: at most max_processes pending reads).
@@ -290,7 +302,7 @@ class DiscoverySubsystem implements Discovery {
       this.procs.set(e.pid, info);
       this.emit({ type: old ? 'updated' : 'added', pid: e.pid, info });
       // Servers bind after exec: without listen events, read it again later for the ports it opened by then.
-      if (!this.listenEventsLive()) this.scheduleRecheck(e.pid);
+      if (!this.listenEventsLive()) this.scheduleRecheck(e.pid, RECHECK_MS);
     });
   }
 }

@@ -2,7 +2,7 @@
 // processes produce spans (clients included); with `discovery.exclude` the excluded ones never do.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpanKind } from '../../src/model/span.js';
 import { bpfSkipReason, freePort, Procs, run, sleep, startAgentSlice, waitFor, waitForPort, type AgentSlice } from './helpers.js';
@@ -64,5 +64,36 @@ describe('HTTP tracing follows discovery.instrument / discovery.exclude', { skip
     assert.equal(slice.spans.filter((s) => s.kind === SpanKind.SERVER && s.attributes['server.port'] === py).length, 0, 'no python server span');
     // curl is still traced: its call to python is a client span.
     assert.equal(slice.spans.filter((s) => s.kind === SpanKind.CLIENT && s.attributes['network.peer.port'] === py).length, 1);
+  });
+
+  it('a client selected by executable is traced from its first request, even right after another exec', async () => {
+    // Whether a process is traced waits on its exec event; a client sends within ~50 ms of exec. Each client here
+    // is exec'd right after another process (a just-delivered wakeup must not make its exec event wait for the
+    // consumer's timer, up to agent.ebpf.delivery_latency).
+    const port = await freePort();
+    await slice?.stop();
+    slice = await startAgentSlice((c) => {
+      c.discovery.instrument = [{ exe_path: '*/tg-sel-client' }];
+    });
+    procs.spawn(process.execPath, [join(FIXTURES, 'node-server.mjs'), String(port)]);
+    await waitForPort(port);
+    const dir = procs.tempDir('tg-sel-client-');
+    const client = join(dir, 'tg-sel-client');
+    try {
+      linkSync(realpathSync(process.execPath), client);
+    } catch {
+      copyFileSync(realpathSync(process.execPath), client);
+    }
+    await sleep(300);
+    for (let i = 0; i < 5; i++) {
+      const plan = { port, requests: [{ method: 'GET', path: `/first-${i}` }], keepAlive: false };
+      const [, r] = await Promise.all([run('/bin/true', [], procs), run(client, [join(FIXTURES, 'node-client.mjs'), JSON.stringify(plan)], procs)]);
+      assert.equal(r.code, 0);
+      await sleep(250);
+    }
+    await waitFor(() => slice!.spans.filter((s) => s.kind === SpanKind.CLIENT).length >= 5, 5_000, 'five client spans')
+      .catch(() => undefined);
+    const paths = slice.spans.filter((s) => s.kind === SpanKind.CLIENT).map((s) => s.attributes['url.path']).sort();
+    assert.deepEqual(paths, [0, 1, 2, 3, 4].map((i) => `/first-${i}`));
   });
 });

@@ -38,6 +38,19 @@ export interface ResourceGroup<T> { resource: Resource; scopes: Map<string, Scop
 
 /** Items grouped by resource content, then by scope (name + version), in first-seen order. */
 export function groupByResource<T extends { resource: Resource; scope?: Scope }>(items: readonly T[], defaultScope: Scope): ResourceGroup<T>[] {
+  // The usual batch: every item from one source (one resource object, one scope) — one group, no copying.
+  const first = items[0];
+  if (first !== undefined) {
+    const res = first.resource;
+    const scope = first.scope ?? defaultScope;
+    let i = 1;
+    for (; i < items.length; i++) {
+      const s = items[i]!.scope ?? defaultScope;
+      if (items[i]!.resource !== res || (s !== scope && (s.name !== scope.name || s.version !== scope.version))) break;
+    }
+    // The caller's array itself (groups are only read).
+    if (i === items.length) return [{ resource: res, scopes: new Map([['', { scope, items: items as T[] }]]) }];
+  }
   const groups = new Map<string, ResourceGroup<T>>();
   let lastRes: Resource | undefined;
   let lastGroup: ResourceGroup<T> | undefined;

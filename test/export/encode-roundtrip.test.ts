@@ -274,4 +274,17 @@ describe('OTLP protobuf encoder round trip (OpenTelemetry generated decoder)', (
     assert.ok(after.uncachedKeyWrites > before.uncachedKeyWrites, 'keys past the table were written uncached');
     assert.ok(after.highCardinalityKeys > before.highCardinalityKeys, 'the non-repeating phase was detected');
   });
+
+  it('span names: runs of one name, more distinct names than the name cache, non-ASCII, in and out of the cache', () => {
+    const res: Resource = { attributes: { 'service.name': 'names' } };
+    const nameOf = (i: number) => (i % 5 === 0 ? `op-${i % 300}-é` : i % 7 === 0 ? 'n'.repeat(65 + (i % 3)) : `GET /r/${Math.floor(i / 40) % 90}`);
+    for (const from of [0, 1000, 0]) {
+      const spans: Span[] = Array.from({ length: 1000 }, (_, k) => ({
+        traceId: new Uint8Array(16).fill(2), spanId: Uint8Array.from([0, 0, 0, 0, 0, 0, k >> 8, k & 255]), name: nameOf(from + k), kind: 1,
+        startTimeUnixNano: 1n, endTimeUnixNano: 2n, attributes: {}, status: { code: 0 }, resource: res, scope: { name: 'sc' },
+      }));
+      const got = decodeRequest('traces', encodeTraces(spans)).resourceSpans[0].scopeSpans[0].spans as Array<Record<string, unknown>>;
+      spans.forEach((s, k) => assert.equal(got[k]!.name, s.name, `span ${from + k}`));
+    }
+  });
 });

@@ -81,7 +81,7 @@ function writeSpan(w: ProtoWriter, s: Span): void {
   w.bytes(2, s.spanId);
   if (s.traceState) w.string(3, s.traceState);
   if (s.parentSpanId && s.parentSpanId.length) w.bytes(4, s.parentSpanId);
-  w.string(5, s.name);
+  writeSpanName(w, s.name);
   if (s.kind) w.uint32(6, s.kind);
   w.fixed64(7, s.startTimeUnixNano);
   w.fixed64(8, s.endTimeUnixNano);
@@ -93,6 +93,34 @@ function writeSpan(w: ProtoWriter, s: Span): void {
     w.end(st);
   }
   w.end2(at);
+}
+
+// Span names repeat (one per route or operation): the encoded name field of the last few is kept, and a name
+// equal to the previous span's is copied without a lookup. Bounded: NAME_CACHE names of ≤ 64 characters.
+const NAME_CACHE = 64;
+const names = new Map<string, Uint8Array>();
+let lastName: string | undefined;
+let lastNameField: Uint8Array | undefined;
+
+function writeSpanName(w: ProtoWriter, name: string): void {
+  if (name === lastName) {
+    w.raw(lastNameField!);
+    return;
+  }
+  const hit = names.get(name);
+  if (hit !== undefined) {
+    lastName = name;
+    lastNameField = hit;
+    w.raw(hit);
+    return;
+  }
+  const at = w.pos;
+  w.string(5, name);
+  if (name.length > 64) return;
+  if (names.size >= NAME_CACHE) names.clear(); // many distinct names: start over (bounded, and cheap to rebuild)
+  lastName = name;
+  lastNameField = new Uint8Array(w.buf.subarray(at, w.pos));
+  names.set(name, lastNameField);
 }
 
 const TEMPORALITY: Record<Temporality, number> = { delta: 1, cumulative: 2 };

@@ -268,8 +268,9 @@ request. Fixed rates are approximate for wrk (a per-connection pause); the measu
 - *span ratio*: spans for the nginx port / (requests × spans per request) — 1.00 means one span per request and
   traced side; *other spans*: traffic of other processes on this shared host traced meanwhile (costs agent CPU);
   *lost*: ring-buffer records dropped; *shed*: exchanges the kernel did not capture because the agent was behind
-  (\`agent.ebpf.http.shed_backlog_percent\`, default 25% of the ring) — at saturation the span ratio shows what
-  was captured. The agent runs as shipped: every thread at \`agent.nice\` 19 (BENCH_NICE / BENCH_SHED_PERCENT /
+  (\`agent.ebpf.http.shed_backlog_percent\`, default 25% of the ring) or a CPU went over
+  \`agent.ebpf.http.max_exchanges_per_cpu\` (default 25k/s) — at saturation the span ratio shows what was captured.
+  The agent runs as shipped: every thread at \`agent.nice\` (default 10) (BENCH_NICE / BENCH_MAX_EXCHANGES / BENCH_SHED_PERCENT /
   BENCH_SCHED_IDLE change that for experiments; BENCH_PROGRAMS=1 prints the BPF time per program and request).
 
 ${cpus} cores shared with other engineers' work, and nginx, the load tool and the agent share them: figures are

@@ -81,6 +81,8 @@ describe('export pipeline reload (real Agent)', () => {
     for (const rx of grpc.received) assert.equal(rx.headers['x-tenant'], 'b');
     // Batches already persisted keep their size; what was still in memory is cut with the new batch_size.
     assert.deepEqual(sizes(grpc).sort((a, b) => b - a), [10, 10, 4, 4, 4]);
+    // The receiver records a request before its answer reaches the pipeline: the last ack may still be on its way.
+    await waitFor(() => (pipeline.status() as Status).queues.traces.size === 0, 5000, 'the last ack to be processed');
     const st = pipeline.status() as Status;
     assert.equal(st.endpoint, `127.0.0.1:${grpc.port}`);
     assert.equal(st.protocol, 'grpc');

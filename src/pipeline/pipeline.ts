@@ -13,6 +13,7 @@ import { FileExporter } from '../export/file/writer.js';
 import { createGrpcTransport } from '../export/otlp-grpc/transport.js';
 import { createHttpTransport, GZIP_LEVEL } from '../export/otlp-http/transport.js';
 import type { ExportOutcome } from '../export/outcome.js';
+import { attributeCacheStats } from '../export/proto/attributes.js';
 import { encodeBorrowed } from '../export/proto/encode-otlp.js';
 import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
 import { SIGNAL_TYPES, type SignalItem, type SignalType } from '../model/signals.js';
@@ -75,8 +76,17 @@ export class TelegenPipeline implements ExportPipeline {
       s === 'profiles' ? ctx.config.otlp.profiles.queue_capacity : ctx.config.otlp[s].queue_capacity,
       ctx.config.queue.memory_bytes, (item) => itemBytes(s, item));
     this.queues = { traces: q('traces'), metrics: q('metrics'), logs: q('logs'), profiles: q('profiles') };
+    // The encoder's attribute cache is one per process; its counters are cumulative, so each registry adds the growth.
+    const reported = { uncached: attributeCacheStats().uncachedKeyWrites, resets: attributeCacheStats().resets };
     ctx.metrics.onCollect(() => {
       for (const s of SIGNAL_TYPES) ctx.metrics.exportQueueSize.set({ signal_type: s }, this.queueSize(s));
+      const c = attributeCacheStats();
+      ctx.metrics.encoderCacheKeys.set(c.keys);
+      ctx.metrics.encoderCacheBytes.set(c.bytes);
+      if (c.uncachedKeyWrites > reported.uncached) ctx.metrics.encoderCacheUncached.inc(c.uncachedKeyWrites - reported.uncached);
+      if (c.resets > reported.resets) ctx.metrics.encoderCacheResets.inc(c.resets - reported.resets);
+      reported.uncached = c.uncachedKeyWrites;
+      reported.resets = c.resets;
     });
   }
 

@@ -46,6 +46,10 @@ export class SelfMetrics {
   });
   readonly exportQueueSize = this.gauge('telegen_export_queue_size', 'Items waiting in each export queue', ['signal_type']);
   readonly exportQueueTruncated = this.counter('telegen_export_queue_truncated_bytes_total', 'Bytes of torn or corrupt persistent-queue tails truncated at start-up', ['signal_type']);
+  readonly encoderCacheKeys = this.gauge('telegen_export_encoder_cache_keys', 'Attribute keys the OTLP encoder keeps pre-encoded (bounded)');
+  readonly encoderCacheBytes = this.gauge('telegen_export_encoder_cache_bytes', 'Bytes of encoded keys and values the OTLP encoder caches (bounded)');
+  readonly encoderCacheUncached = this.counter('telegen_export_encoder_cache_uncached_total', 'Attribute keys the OTLP encoder wrote without its cache because the cache was full');
+  readonly encoderCacheResets = this.counter('telegen_export_encoder_cache_resets_total', 'Times the OTLP encoder dropped its full key cache to learn the current keys again');
   readonly remoteWriteSamples = this.counter('telegen_remote_write_samples_total', 'Samples sent with Prometheus remote write, by outcome', ['result']);
 
   readonly discoveryProcesses = this.gauge('telegen_discovery_processes', 'Processes tracked by discovery');

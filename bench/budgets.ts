@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBenchSection } from './lib/report.js';
+import { startNginx } from './lib/nginx.js';
 import { freePort } from '../test/helpers/net.js';
 
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
@@ -162,17 +163,6 @@ async function selfMetric(agent: Agent, name: string): Promise<number> {
   return sum;
 }
 
-function startNginx(dir: string, port: number): ChildProcess {
-  mkdirSync(join(dir, 'html'), { recursive: true });
-  writeFileSync(join(dir, 'html', 'index.html'), '<h1>budgets</h1>\n'.repeat(20));
-  writeFileSync(join(dir, 'nginx.conf'), `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path ${dir}/t; proxy_temp_path ${dir}/t; fastcgi_temp_path ${dir}/t; uwsgi_temp_path ${dir}/t; scgi_temp_path ${dir}/t;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:${port}; root ${dir}/html; } }`);
-  return spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-}
-
 /**
  * wrk has no rate option; each connection waits `delay` ms before each request (its Lua `delay()` hook), so
  * the rate is about connections × 1000 / (delay + latency). Returns the achieved rate.
@@ -250,7 +240,7 @@ async function main(): Promise<void> {
     // ---- load ----
     const webPort = await freePort();
     const nginxDir = join(dir, 'nginx');
-    const nginx = startNginx(nginxDir, webPort);
+    const nginx = startNginx(nginxDir, webPort, 'budgets');
     procs.push(nginx);
     await waitForPort(webPort);
     const loaded = await startAgent(join(dir, 'load'), `discovery:

@@ -11,11 +11,12 @@
 // and the kernel time of the tracer's BPF programs (kernel.bpf_stats_enabled), which the traced processes pay in
 // their own syscalls — per 1k req/s each.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
+import { startNginx } from './lib/nginx.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -37,17 +38,6 @@ const AGENT_KNOBS = {
 interface Load { rps: number; requests: number; p99: number; errors: number }
 interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number }
 type Loader = (rate: number, seconds?: number) => Promise<Load>;
-
-function startNginx(dir: string, port: number): ChildProcess {
-  mkdirSync(join(dir, 'html'));
-  writeFileSync(join(dir, 'html', 'index.html'), '<h1>bench</h1>\n'.repeat(20));
-  writeFileSync(join(dir, 'nginx.conf'), `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
-events { worker_connections 1024; }
-http { access_log off; client_body_temp_path ${dir}/t; proxy_temp_path ${dir}/t; fastcgi_temp_path ${dir}/t; uwsgi_temp_path ${dir}/t; scgi_temp_path ${dir}/t;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:${port}; root ${dir}/html; } }`);
-  return spawn('/usr/sbin/nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-}
 
 /** wrk, one thread, CONNECTIONS connections; a fixed rate is a per-connection pause between requests (Lua delay()). */
 function wrkLoader(url: string, dir: string): Loader {

@@ -9,7 +9,7 @@ import type { ListeningPort, ProcessInfo, RuntimeName } from './catalog.js';
 import { containerIdFromCgroup } from './container-id.js';
 import { listDirSync, mapLimit, readBounded, readLinkSync, readText, readTextSync } from './proc-read.js';
 import { detectRuntime, runtimeFromProcMaps } from './runtime.js';
-import { listeningSockets } from './sockets.js';
+import { listeningSockets, socketFds } from './sockets.js';
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux architecture we run on). */
 const USER_HZ = 100;
@@ -356,12 +356,7 @@ export class ProcScanner {
       inodes = facts.socketInodes.filter((i) => table.ports.has(i));
     } else {
       // Walk the fd table for sockets first: a process with none (most just exec'd ones) needs no socket table.
-      const sockets: number[] = [];
-      const fds = (listDirSync(`${dir}/fd`) ?? []).slice(0, MAX_FDS_PER_PROCESS);
-      for (const fd of fds) {
-        const link = readLinkSync(`${dir}/fd/${fd}`);
-        if (link?.startsWith('socket:[')) sockets.push(Number(link.slice(8, -1)));
-      }
+      const sockets = [...socketFds(this.opts.procRoot, pid, MAX_FDS_PER_PROCESS).keys()];
       const t = table ?? (sockets.length ? this.loadTable(netns, pid, tables) : undefined);
       inodes = t ? sockets.filter((i) => t.ports.has(i)) : [];
       // Without a table read this scan there is nothing to compare against next time: walk again then.

@@ -11,7 +11,8 @@
 // connections that exist only at two moments — tracer start, and a process becoming traced — which is when this
 // runs. Entries are written with BPF_NOEXIST: a connection the kernel registered meanwhile is never overwritten,
 // and a (pid, fd) is adopted once (deduplicated by the map itself). Bounded by the map (max_connections).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { forEachSocketRow, socketFds } from '../discovery/sockets.js';
 import type { BpfMap } from '../ebpf/core.js';
 import { HttpFlags, Role } from './http-event.js';
 
@@ -53,17 +54,13 @@ export interface AdoptStats {
  * host order (%08X), so each word written back little-endian gives the network-order bytes.
  */
 export function parseProcNetTcp(text: string, family: 2 | 10, into = new Map<number, TcpSocket>()): Map<number, TcpSocket> {
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const f = lines[i]!.trim().split(/\s+/);
-    if (f.length < 10) continue;
-    const local = parseEndpoint(f[1]!, family);
-    const remote = parseEndpoint(f[2]!, family);
-    const state = parseInt(f[3]!, 16);
-    const inode = Number(f[9]);
-    if (!local || !remote || !Number.isInteger(inode) || inode <= 0 || Number.isNaN(state)) continue;
+  forEachSocketRow(text, (localText, remoteText, stateText, inode) => {
+    const local = parseEndpoint(localText, family);
+    const remote = parseEndpoint(remoteText, family);
+    const state = parseInt(stateText, 16);
+    if (!local || !remote || Number.isNaN(state)) return;
     into.set(inode, { family, laddr: local.addr, raddr: remote.addr, lport: local.port, rport: remote.port, state });
-  }
+  });
   return into;
 }
 
@@ -75,32 +72,6 @@ function parseEndpoint(s: string, family: 2 | 10): { addr: Buffer; port: number 
   for (let w = 0; w < words; w++) addr.writeUInt32LE(parseInt(hex.slice(w * 8, w * 8 + 8), 16), w * 4);
   const port = parseInt(portHex, 16);
   return Number.isInteger(port) && port >= 0 && port <= 65535 ? { addr, port } : undefined;
-}
-
-/** The socket inodes behind a process's fds: inode → fds (a socket may be dup'ed). */
-function socketFds(pid: number): Map<number, number[]> {
-  const out = new Map<number, number[]>();
-  let names: string[];
-  try {
-    names = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return out; // gone, or not ours to read
-  }
-  for (const name of names.slice(0, MAX_FDS_PER_PROCESS)) {
-    let link: string;
-    try {
-      link = readlinkSync(`/proc/${pid}/fd/${name}`);
-    } catch {
-      continue;
-    }
-    const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (!m) continue;
-    const inode = Number(m[1]);
-    const fds = out.get(inode);
-    if (fds) fds.push(Number(name));
-    else out.set(inode, [Number(name)]);
-  }
-  return out;
 }
 
 /** The kernel map entry for one adopted connection. */
@@ -130,7 +101,7 @@ export class ExistingConnections {
     const stats: AdoptStats = { adopted: 0, known: 0, failed: 0 };
     const tables = new Map<string, Map<number, TcpSocket>>();
     for (const pid of pids) {
-      const fds = socketFds(pid);
+      const fds = socketFds('/proc', pid, MAX_FDS_PER_PROCESS);
       if (fds.size === 0) continue;
       let ns: string;
       try {

@@ -18,7 +18,7 @@ import type { BatchStore, DiskBudget, StoredBatch } from './store.js';
 
 const MAGIC = 0x31514754; // "TGQ1" little-endian: the payload is protobuf
 const MAGIC_GZIP = 0x315a4754; // "TGZ1": the payload is gzip-compressed protobuf
-const HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
+export const RECORD_HEADER = 20; // magic u32, payload length u32, item count u32, data-point count u32, crc32(counts ‖ payload) u32
 const MAX_RECORD = 256 * 1024 * 1024;
 /** The read-back buffer is kept across idle periods up to this size (a 2048-span batch is ~620 KB). */
 const KEEP_READ_BUFFER = 1024 * 1024;
@@ -48,11 +48,11 @@ export class SegmentLog implements BatchStore {
 
   /** Append one batch; false when the disk cap (or the disk) refuses it — the caller counts the drop. */
   append(payload: Buffer, count: number, points = count, gzip = false): boolean {
-    const size = HEADER + payload.length;
+    const size = RECORD_HEADER + payload.length;
     if (!this.budget.reserve(size)) return false;
     try {
       if (this.activeFd === null || (this.segBytes.get(this.activeSeg) ?? 0) >= this.segmentSize) this.roll();
-      const header = Buffer.allocUnsafe(HEADER);
+      const header = Buffer.allocUnsafe(RECORD_HEADER);
       header.writeUInt32LE(gzip ? MAGIC_GZIP : MAGIC, 0);
       header.writeUInt32LE(payload.length, 4);
       header.writeUInt32LE(count, 8);
@@ -88,7 +88,7 @@ export class SegmentLog implements BatchStore {
     const out = this.readBuf.subarray(0, e.len);
     let done = 0;
     while (done < e.len) {
-      const n = readSync(fd, out, done, e.len - done, e.offset + HEADER + done);
+      const n = readSync(fd, out, done, e.len - done, e.offset + RECORD_HEADER + done);
       if (n === 0) throw new Error(`segment ${e.seg}: record at ${e.offset} is cut short`);
       done += n;
     }
@@ -162,7 +162,7 @@ export class SegmentLog implements BatchStore {
   }
 
   private segPath(seg: number): string {
-    return join(this.dir, `${String(seg).padStart(12, '0')}.seg`);
+    return segmentPath(this.dir, seg);
   }
 
   private writeCursor(c: { seg: number; offset: number }): void {
@@ -176,26 +176,9 @@ export class SegmentLog implements BatchStore {
     }
   }
 
-  private readCursor(): { seg: number; offset: number } {
-    try {
-      const m = /^(\d+) (\d+) ([0-9a-f]{8})\n/.exec(readFileSync(join(this.dir, 'ack'), 'latin1'));
-      if (m) {
-        const seg = Number(m[1]);
-        const offset = Number(m[2]);
-        if (Number.isSafeInteger(seg) && Number.isSafeInteger(offset) && cursorLine(seg, offset) === m[0]) return { seg, offset };
-      }
-    } catch {
-      // No cursor yet: everything on disk is unacknowledged.
-    }
-    // Missing, torn or foreign: start from the oldest segment on disk (duplicates, never a skipped record).
-    return { seg: 0, offset: 0 };
-  }
-
   private recover(): void {
-    const cursor = this.readCursor();
-    const segs = readdirSync(this.dir).map((n) => /^(\d{12})\.seg$/.exec(n)).filter((m) => m !== null)
-      .map((m) => Number(m[1])).sort((a, b) => a - b);
-    for (const seg of segs) {
+    const cursor = readAckCursor(this.dir);
+    for (const seg of segmentNumbers(this.dir)) {
       const path = this.segPath(seg);
       if (seg < cursor.seg) {
         unlinkSync(path);
@@ -230,24 +213,62 @@ export class SegmentLog implements BatchStore {
 
   /** Index valid records in [start, size); returns where the valid data ends. */
   private scan(fd: number, seg: number, start: number, size: number): number {
-    const header = Buffer.allocUnsafe(HEADER);
+    const header = Buffer.allocUnsafe(RECORD_HEADER);
     let pos = start;
-    while (pos + HEADER <= size) {
-      readSync(fd, header, 0, HEADER, pos);
-      const len = header.readUInt32LE(4);
-      const magic = header.readUInt32LE(0);
-      if ((magic !== MAGIC && magic !== MAGIC_GZIP) || len > MAX_RECORD || pos + HEADER + len > size) break;
-      const payload = Buffer.allocUnsafe(len);
-      readSync(fd, payload, 0, len, pos + HEADER);
-      if (crc32(payload, crc32(header.subarray(8, 16))) !== header.readUInt32LE(16)) break;
-      const count = header.readUInt32LE(8);
-      const points = header.readUInt32LE(12);
-      this.entries.push({ id: this.nextId++, seg, offset: pos, len, count, points, bytes: HEADER + len, gzip: magic === MAGIC_GZIP });
-      this.items += count;
-      pos += HEADER + len;
+    while (pos + RECORD_HEADER <= size) {
+      readSync(fd, header, 0, RECORD_HEADER, pos);
+      const r = parseRecordHeader(header, size - pos);
+      if (!r) break;
+      const payload = Buffer.allocUnsafe(r.len);
+      readSync(fd, payload, 0, r.len, pos + RECORD_HEADER);
+      if (!recordChecksumOk(header, payload)) break;
+      this.entries.push({ id: this.nextId++, seg, offset: pos, len: r.len, count: r.count, points: r.points, bytes: RECORD_HEADER + r.len, gzip: r.gzip });
+      this.items += r.count;
+      pos += RECORD_HEADER + r.len;
     }
     return pos;
   }
+}
+
+// The on-disk format's read side, shared by recovery and by tools that only look (tests read a running agent's
+// queue with these, never through recovery, which truncates).
+
+export function segmentPath(dir: string, seg: number): string {
+  return join(dir, `${String(seg).padStart(12, '0')}.seg`);
+}
+
+/** Segment numbers in `dir`, oldest first. */
+export function segmentNumbers(dir: string): number[] {
+  return readdirSync(dir).map((n) => /^(\d{12})\.seg$/.exec(n)).filter((m) => m !== null)
+    .map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+/** The ack cursor in `dir`; the start when it is missing, torn or foreign (duplicates, never a skipped record). */
+export function readAckCursor(dir: string): { seg: number; offset: number } {
+  try {
+    const m = /^(\d+) (\d+) ([0-9a-f]{8})\n/.exec(readFileSync(join(dir, 'ack'), 'latin1'));
+    if (m) {
+      const seg = Number(m[1]);
+      const offset = Number(m[2]);
+      if (Number.isSafeInteger(seg) && Number.isSafeInteger(offset) && cursorLine(seg, offset) === m[0]) return { seg, offset };
+    }
+  } catch {
+    // No cursor yet: everything on disk is unacknowledged.
+  }
+  return { seg: 0, offset: 0 };
+}
+
+/** A record's header (RECORD_HEADER bytes) when it is one and its payload fits in the `available` bytes from its start. */
+export function parseRecordHeader(header: Buffer, available: number): { len: number; count: number; points: number; gzip: boolean } | undefined {
+  const magic = header.readUInt32LE(0);
+  const len = header.readUInt32LE(4);
+  if ((magic !== MAGIC && magic !== MAGIC_GZIP) || len > MAX_RECORD || RECORD_HEADER + len > available) return undefined;
+  return { len, count: header.readUInt32LE(8), points: header.readUInt32LE(12), gzip: magic === MAGIC_GZIP };
+}
+
+/** Whether the payload matches the header's CRC (over the counts and the payload). */
+export function recordChecksumOk(header: Buffer, payload: Buffer): boolean {
+  return crc32(payload, crc32(header.subarray(8, 16))) === header.readUInt32LE(16);
 }
 
 /** Fixed width (42 bytes), so rewriting it in place never leaves a longer old line's tail behind. */

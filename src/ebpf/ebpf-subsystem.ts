@@ -15,6 +15,8 @@ import { Registry } from './registry.js';
 import { RingbufDispatcher } from './ringbuf-dispatcher.js';
 import { verifierExcerpt } from './verifier-log.js';
 import { createTcpTracer, type BuiltinTracer } from './tcp/tcp-tracer.js';
+import { CounterFromTotal } from '../telemetry/self-metrics.js';
+import { sumPerCpu } from './per-cpu.js';
 
 /** The shared maps every object reuses (bpf/common.h). */
 export const SHARED_MAPS = { ringbuf: 'tg_events', lost: 'tg_events_lost', wakeup: 'tg_events_wakeup' } as const;
@@ -51,7 +53,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
   private readonly processSubscribers = new Set<(e: ProcessEvent) => void>();
   private unsubscribeProcess?: () => void;
   private readonly tracers: BuiltinTracer[] = [];
-  private lostReported = 0;
+  private readonly lost = new CounterFromTotal((n) => this.ctx.metrics.ebpfRingbufLost.inc(n));
   /** trace_process_listen is attached: exec, exit and new listeners all arrive as events. */
   private listenEvents = false;
 
@@ -231,27 +233,23 @@ class EbpfCoreImpl implements EbpfSubsystem {
 
   /** Events BPF could not reserve in the shared ring buffer (sum of the per-CPU counter). */
   eventsLost(): number {
-    if (!this.core || this.core.isClosed) return this.lostReported;
-    const v = this.core.map(SHARED_MAPS.lost).lookup(Buffer.alloc(4));
-    let sum = 0;
-    for (let off = 0; v && off + 8 <= v.length; off += 8) sum += Number(v.readBigUInt64LE(off));
-    return sum;
+    if (!this.core || this.core.isClosed) return this.lost.value;
+    return sumPerCpu(this.core.map(SHARED_MAPS.lost).lookup(Buffer.alloc(4)))[0]!;
   }
 
-  private readonly discardedReported = { malformed: 0, unclaimed: 0, subscriber_error: 0 };
+  private readonly discarded = {
+    malformed: new CounterFromTotal((n) => this.ctx.metrics.ebpfEventsDiscarded.inc({ reason: 'malformed' }, n)),
+    unclaimed: new CounterFromTotal((n) => this.ctx.metrics.ebpfEventsDiscarded.inc({ reason: 'unclaimed' }, n)),
+    subscriber_error: new CounterFromTotal((n) => this.ctx.metrics.ebpfEventsDiscarded.inc({ reason: 'subscriber_error' }, n)),
+  };
 
   private collect(): void {
     this.registry.collect(this.ctx.metrics);
     const c = this.dispatcher.counters;
-    const now = { malformed: c.malformed, unclaimed: c.unclaimed, subscriber_error: c.subscriberErrors };
-    for (const reason of Object.keys(now) as Array<keyof typeof now>) {
-      const delta = now[reason] - this.discardedReported[reason];
-      if (delta > 0) this.ctx.metrics.ebpfEventsDiscarded.inc({ reason }, delta);
-      this.discardedReported[reason] = now[reason];
-    }
-    const lost = this.eventsLost();
-    if (lost > this.lostReported) this.ctx.metrics.ebpfRingbufLost.inc(lost - this.lostReported);
-    this.lostReported = lost;
+    this.discarded.malformed.update(c.malformed);
+    this.discarded.unclaimed.update(c.unclaimed);
+    this.discarded.subscriber_error.update(c.subscriberErrors);
+    this.lost.update(this.eventsLost());
   }
 
   loadObject(o: LoadObjectOptions): BpfObjectHandle {

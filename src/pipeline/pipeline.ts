@@ -26,6 +26,7 @@ import { SegmentLog } from './segment-log.js';
 import { SignalQueue } from './signal-queue.js';
 import { DiskBudget, MemoryStore, type BatchStore, type StoredBatch } from './store.js';
 import { countCollected, countDropped, countExported, dataPoints } from './counters.js';
+import { CounterFromTotal } from '../telemetry/self-metrics.js';
 
 type Ctx = Omit<SubsystemContext, 'sink'>;
 type Counts = Record<SignalType, number>;
@@ -77,16 +78,16 @@ export class TelegenPipeline implements ExportPipeline {
       ctx.config.queue.memory_bytes, (item) => itemBytes(s, item));
     this.queues = { traces: q('traces'), metrics: q('metrics'), logs: q('logs'), profiles: q('profiles') };
     // The encoder's attribute cache is one per process; its counters are cumulative, so each registry adds the growth.
-    const reported = { uncached: attributeCacheStats().uncachedKeyWrites, resets: attributeCacheStats().resets };
+    const start = attributeCacheStats();
+    const uncached = new CounterFromTotal((n) => ctx.metrics.encoderCacheUncached.inc(n), start.uncachedKeyWrites);
+    const resets = new CounterFromTotal((n) => ctx.metrics.encoderCacheResets.inc(n), start.resets);
     ctx.metrics.onCollect(() => {
       for (const s of SIGNAL_TYPES) ctx.metrics.exportQueueSize.set({ signal_type: s }, this.queueSize(s));
       const c = attributeCacheStats();
       ctx.metrics.encoderCacheKeys.set(c.keys);
       ctx.metrics.encoderCacheBytes.set(c.bytes);
-      if (c.uncachedKeyWrites > reported.uncached) ctx.metrics.encoderCacheUncached.inc(c.uncachedKeyWrites - reported.uncached);
-      if (c.resets > reported.resets) ctx.metrics.encoderCacheResets.inc(c.resets - reported.resets);
-      reported.uncached = c.uncachedKeyWrites;
-      reported.resets = c.resets;
+      uncached.update(c.uncachedKeyWrites);
+      resets.update(c.resets);
     });
   }
 

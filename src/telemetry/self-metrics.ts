@@ -116,3 +116,26 @@ export class SelfMetrics {
     return new client.Gauge<L>({ name, help, labelNames, registers: [this.registry] });
   }
 }
+
+/**
+ * Feeds a Prometheus counter from a running total kept elsewhere (a BPF map, a module's own stats): each update
+ * adds what the total grew by since the previous one; a total that went down (its source was reset) adds nothing.
+ */
+export class CounterFromTotal {
+  constructor(private readonly add: (n: number) => void, private last = 0) {}
+
+  update(total: number): void {
+    if (total > this.last) this.add(total - this.last);
+    this.last = total;
+  }
+
+  /** The source starts over (e.g. a newly loaded BPF object): its next total counts from `total`. */
+  reset(total = 0): void {
+    this.last = total;
+  }
+
+  /** The total seen last. */
+  get value(): number {
+    return this.last;
+  }
+}

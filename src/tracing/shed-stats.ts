@@ -2,6 +2,7 @@
 // capture because user space was behind. Summed over CPUs when read; the growth since the last read is added to
 // telegen_http_dropped_total{reason="shed"} (exchanges) so /metrics and /status/ebpf show it.
 import type { BpfMap } from '../ebpf/core.js';
+import { sumPerCpu } from '../ebpf/per-cpu.js';
 
 /** enum http_shed_stat in bpf/http.h. */
 const EXCHANGES = 0;
@@ -47,13 +48,9 @@ export class ShedStats {
   private readMap(): ShedTotals {
     const v = this.map?.lookup(Buffer.alloc(4));
     if (!v) return { exchanges: 0, syscalls: 0 };
-    const slot = NSTATS * 8; // per-CPU values are 8-byte aligned: this struct is exactly NSTATS u64
-    let exchanges = 0;
-    let syscalls = 0;
-    for (let at = 0; at + slot <= v.length; at += slot) {
-      exchanges += Number(v.readBigUInt64LE(at + EXCHANGES * 8));
-      syscalls += Number(v.readBigUInt64LE(at + SYSCALLS * 8));
-    }
+    const t = sumPerCpu(v, NSTATS);
+    const exchanges = t[EXCHANGES]!;
+    const syscalls = t[SYSCALLS]!;
     return { exchanges, syscalls };
   }
 }

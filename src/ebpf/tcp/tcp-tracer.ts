@@ -7,6 +7,8 @@ import { EventKind, type BpfObjectHandle, type EbpfCore, type EventBatch } from 
 import { bpfObjectPath } from '../paths.js';
 import { FlowMetrics } from './flow-metrics.js';
 import { decodeTcpEvent, type TcpEvent } from './tcp-events.js';
+import { CounterFromTotal } from '../../telemetry/self-metrics.js';
+import { sumPerCpu } from '../per-cpu.js';
 
 /** A tracer the ebpf subsystem owns and switches with the configuration. */
 export interface BuiltinTracer {
@@ -49,14 +51,9 @@ export function createTcpTracer(core: EbpfCore, ctx: SubsystemContext): TcpTrace
     }
   };
   // Connections the kernel side could not track (connection_map full), counted per CPU in tcp_dropped.
-  let mapFullReported = 0;
+  const mapFull = new CounterFromTotal((n) => ctx.metrics.ebpfMapFull.inc({ map_name: 'connection_map' }, n));
   ctx.metrics.onCollect(() => {
-    if (!handle) return;
-    const v = handle.map('tcp_dropped').lookup(Buffer.alloc(4));
-    let n = 0;
-    for (let o = 0; v && o + 8 <= v.length; o += 8) n += Number(v.readBigUInt64LE(o));
-    if (n > mapFullReported) ctx.metrics.ebpfMapFull.inc({ map_name: 'connection_map' }, n - mapFullReported);
-    mapFullReported = n;
+    if (handle) mapFull.update(sumPerCpu(handle.map('tcp_dropped').lookup(Buffer.alloc(4)))[0]!);
   });
   const push = () => {
     const metrics = flows.toOtlp(ctx.resource);
@@ -84,7 +81,7 @@ export function createTcpTracer(core: EbpfCore, ctx: SubsystemContext): TcpTrace
         unsubscribe = undefined;
         throw e;
       }
-      mapFullReported = 0;
+      mapFull.reset();
       timer = setInterval(push, OTLP_PUSH_INTERVAL_MS).unref();
       ctx.logger.info({ programs: TCP_PROGRAMS.length }, 'TCP connection tracer attached');
     },

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { ProcessEvent, ProcessEventSource } from '../../src/discovery/catalog.js';
 import type { SubsystemContext } from '../../src/agent/subsystem.js';
+import { createDiscovery } from '../../src/discovery/discovery.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
 
@@ -26,4 +27,14 @@ export function fakeProcessEvents() {
     emit: (e: ProcessEvent) => { assert.ok(subscriber, 'discovery subscribed to process events'); subscriber(e); },
     subscribed: () => subscriber !== undefined,
   };
+}
+
+/** A started discovery fed by fake process events, with every catalog change recorded as "type:pid". */
+export async function eventDrivenDiscovery(yaml: string) {
+  const events = fakeProcessEvents();
+  const discovery = createDiscovery(testContext(yaml), { processEvents: events.source });
+  await discovery.start();
+  const changes: string[] = [];
+  discovery.onChange((c) => changes.push(`${c.type}:${c.pid}`));
+  return { events, discovery, changes };
 }

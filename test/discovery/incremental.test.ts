@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ProcScanner } from '../../src/discovery/scanner.js';
 import { createDiscovery } from '../../src/discovery/discovery.js';
-import { testContext, fakeProcessEvents } from './helpers.js';
+import { eventDrivenDiscovery, fakeProcessEvents, testContext } from './helpers.js';
 
 const children: ChildProcess[] = [];
 after(() => { for (const c of children) c.kill('SIGKILL'); });
@@ -63,13 +63,7 @@ test('rescans see ports opened and closed after the first scan (fd tables walked
 });
 
 test('an exec\'d process is read again later for the ports it opened after exec', async () => {
-  const events = fakeProcessEvents();
-  const discovery = createDiscovery(testContext('discovery:\n  scan_interval: 1h\n'), {
-    processEvents: events.source,
-  });
-  await discovery.start();
-  const changes: string[] = [];
-  discovery.onChange((c) => changes.push(`${c.type}:${c.pid}`));
+  const { events, discovery, changes } = await eventDrivenDiscovery('discovery:\n  scan_interval: 1h\n');
   try {
     const p = portOpener();
     await new Promise((r) => setTimeout(r, 200));

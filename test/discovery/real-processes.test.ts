@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiscovery, type Discovery } from '../../src/discovery/discovery.js';
 import { readGoBuildInfo } from '../../src/discovery/go-buildinfo.js';
-import { testContext, fakeProcessEvents } from './helpers.js';
+import { eventDrivenDiscovery, testContext } from './helpers.js';
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'telegen-disc-'));
@@ -127,13 +127,7 @@ test('finds Node, Python and Go listeners with ports, runtime and service name',
 });
 
 test('exec/exit events update the catalog between scans', async () => {
-  const events = fakeProcessEvents();
-  const discovery = createDiscovery(testContext('discovery:\n  scan_interval: 1h\n'), {
-    processEvents: events.source,
-  });
-  await discovery.start();
-  const changes: string[] = [];
-  discovery.onChange((c) => changes.push(`${c.type}:${c.pid}`));
+  const { events, discovery, changes } = await eventDrivenDiscovery('discovery:\n  scan_interval: 1h\n');
   try {
     const late = await startListener(process.execPath, ['-e', "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>console.log(s.address().port))"]);
     assert.equal(discovery.get(late.pid), undefined, 'not seen before the event (scan interval is 1h)');

@@ -69,8 +69,9 @@ const IGNORED_FAMILY = /^(go_|process_|promhttp_|node_exporter_build_info)/;
 /** Allowed difference for a node_exporter value bracketed by two of our readings, and why. */
 function tolerance(name: string, v: number): number {
   // Instantaneous counts that the scrapes themselves change (the scraping processes are runnable; other tests'
-  // connections come and go).
-  if (name === 'node_procs_running' || name === 'node_procs_blocked') return 4;
+  // connections come and go). Runnable tasks: the suite runs two test files at once, each starting agents,
+  // servers and clients — 6 runnable at one instant was seen on 2 cores (±4 flaked).
+  if (name === 'node_procs_running' || name === 'node_procs_blocked') return 8;
   if (name === 'node_netstat_Tcp_CurrEstab') return 20;
   if (name === 'node_disk_io_now') return 8;
   // Memory moves by megabytes in milliseconds while other tests run: 1% or 8 MiB for small fields.

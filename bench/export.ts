@@ -2,170 +2,108 @@
 // JS SDK on the same spans, in the same run: encoding alone (Telegen's encoder vs the SDK's
 // ProtobufTraceSerializer), and end to end to a local sink (separate process) over OTLP/HTTP protobuf and
 // OTLP/gRPC, with the same compression and the same batch size on both sides; Telegen with its persistent
-// queue on (default) and off. Each end-to-end figure is the median of ROUNDS runs, the two sides alternating.
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// queue on (default) and off. Every measured exporter runs in its own child process (bench/lib/export-child.ts)
+// holding only its own prepared spans; each figure is the median of ROUNDS runs, the variants alternating.
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { pino } from 'pino';
-import { stringify } from 'yaml';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { OTLPTraceExporter as SdkHttpExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as SdkGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { loadConfigText } from '../src/config/load.js';
 import { GZIP_LEVEL } from '../src/export/otlp-http/transport.js';
 import { encodeTraces } from '../src/export/proto/encode-otlp.js';
-import type { Resource } from '../src/model/attributes.js';
 import { makeSpans } from './lib/bench-spans.js';
-import type { Span } from '../src/model/span.js';
-import { createPipeline } from '../src/pipeline/index.js';
-import { SelfMetrics } from '../src/telemetry/self-metrics.js';
+import { BENCH_RESOURCE, runBatches, type ChildRun, type ChildSpec, type Compression, type Protocol } from './lib/export-child.js';
 import { writeBenchSection } from './lib/report.js';
 
 const N = Number(process.env.BENCH_SPANS ?? 100_000);
+/** Distinct spans each child prepares (and sends in turn): small, so a full GC has little to mark. */
+const FIXTURE = Number(process.env.BENCH_FIXTURE ?? 16_384);
 /** 512: the default of both Telegen (otlp.traces.batch_size) and the SDK's BatchSpanProcessor (maxExportBatchSize). */
 const BATCH = 512;
 /** End to end at these batch sizes, the same on both sides. */
 const E2E_BATCHES = (process.env.BENCH_BATCHES ?? '512,2048').split(',').map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 /** Restrict the end-to-end rows (for a quick look at one transport); the docs are only rewritten with all of them. */
-const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http,grpc').split(',') as Array<'http' | 'grpc'>;
-const COMPRESSIONS = (process.env.BENCH_COMPRESSIONS ?? 'none,gzip').split(',') as Array<'none' | 'gzip'>;
-const resource: Resource = { attributes: { 'service.name': 'checkout', 'host.name': 'bench-host', 'process.pid': 4242, 'container.id': 'c0ffee'.repeat(10) } };
+const PROTOCOLS = (process.env.BENCH_PROTOCOLS ?? 'http,grpc').split(',') as Protocol[];
+const COMPRESSIONS = (process.env.BENCH_COMPRESSIONS ?? 'none,gzip').split(',') as Compression[];
+/** The gRPC sink's HTTP/2 receive window (bench/lib/otlp-sink.ts), for both sides. */
+const H2_WINDOW = Number(process.env.BENCH_H2_WINDOW ?? 1024 * 1024);
 
-
-/** The same spans as the SDK's ReadableSpan. */
-function toSdk(spans: Span[]): ReadableSpan[] {
-  const res = resourceFromAttributes(resource.attributes as Record<string, string | number>);
-  const hr = (ns: bigint): [number, number] => [Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n)];
-  return spans.map((s) => {
-    const ctx = { traceId: Buffer.from(s.traceId).toString('hex'), spanId: Buffer.from(s.spanId).toString('hex'), traceFlags: 1 };
-    return {
-      name: s.name, kind: 1, spanContext: () => ctx,
-      parentSpanContext: { traceId: ctx.traceId, spanId: '0102030405060708', traceFlags: 1 },
-      startTime: hr(s.startTimeUnixNano), endTime: hr(s.endTimeUnixNano), duration: hr(s.endTimeUnixNano - s.startTimeUnixNano),
-      status: { code: 0 }, attributes: s.attributes as Record<string, string | number>, links: [], events: [], ended: true,
-      resource: res, instrumentationScope: { name: 'telegen/http', version: '0.1.0' },
-      droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
-    } as unknown as ReadableSpan;
-  });
-}
-
-// A full GC before each measured run, outside the window, then a pause so concurrent sweeping is done: without
-// it, GC work caused by one run (e.g. concurrent marking after the SDK's allocations) is charged to the next one.
-// (Not at the end inside the window: a full GC marks the whole benchmark heap, 200k prepared spans, a fixed
-// cost that would swamp what is measured.)
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-async function settle(): Promise<void> {
-  gc();
-  await sleep(50);
-}
-
-async function cpuSeconds<T>(fn: () => T): Promise<{ cpu: number; wall: number; result: T }> {
-  await settle();
-  const c0 = process.cpuUsage();
-  const w0 = performance.now();
-  const result = fn();
-  const c = process.cpuUsage(c0);
-  return { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - w0) / 1000, result };
-}
-// When full (mark-compact) GCs ran, on the performance.now() clock: counted per measured run, because one of
-// them over the benchmark's heap costs a large share of a run and explains most of the spread between runs.
-const fullGcs: number[] = [];
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) fullGcs.push(e.startTime);
-  }
-}).observe({ entryTypes: ['gc'] });
-const fullGcsIn = (r: Run) => fullGcs.filter((t) => t >= r.t0 && t <= r.t1).length;
-
-async function cpuSecondsAsync(fn: () => Promise<void>): Promise<Run> {
-  await settle();
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await fn();
-  const c = process.cpuUsage(c0);
-  const t1 = performance.now();
-  return { cpu: (c.user + c.system) / 1e6, wall: (t1 - t0) / 1000, t0, t1 };
-}
-
-const spans = makeSpans(N, resource);
-const sdkSpans = toSdk(spans);
-const batches = <T>(a: T[], size = BATCH) => Array.from({ length: Math.ceil(a.length / size) }, (_, i) => a.slice(i * size, (i + 1) * size));
-
-// Encoding alone (warm up first).
-for (let k = 0; k < 2; k++) for (const b of batches(spans).slice(0, 20)) encodeTraces(b);
-for (const b of batches(sdkSpans).slice(0, 20)) ProtobufTraceSerializer.serializeRequest(b);
-const encOurs = await cpuSeconds(() => { let bytes = 0; for (const b of batches(spans)) bytes += encodeTraces(b).length; return bytes; });
-const encSdk = await cpuSeconds(() => { let bytes = 0; for (const b of batches(sdkSpans)) bytes += ProtobufTraceSerializer.serializeRequest(b)!.length; return bytes; });
-
-// What gzip costs on these requests, at Telegen's OTLP/HTTP level and at zlib's default (the SDK's).
-const sample = batches(spans).slice(0, 40).map((b) => encodeTraces(b));
-const gz = async (level: number) => {
-  const r = await cpuSeconds(() => sample.reduce((n, b) => n + gzipSync(b, { level }).length, 0));
-  return { usPerBatch: (r.cpu * 1e6) / sample.length, ratio: r.result / sample.reduce((n, b) => n + b.length, 0) };
-};
-await gz(GZIP_LEVEL);
-const gzFast = await gz(GZIP_LEVEL);
-const gzDefault = await gz(6);
-
-// End to end to a sink in another process.
-const sink = fork(join(import.meta.dirname, 'lib/otlp-sink.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+// The sink, in its own process.
+const sink = fork(join(import.meta.dirname, 'lib/otlp-sink.ts'), {
+  execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, SINK_H2_WINDOW: String(H2_WINDOW) },
+});
 const ports = await new Promise<{ http: number; grpc: number }>((r) => sink.stdout!.once('data', (d: Buffer) => r(JSON.parse(d.toString()))));
 
-type Protocol = 'http' | 'grpc';
-type Compression = 'none' | 'gzip';
-type Run = { cpu: number; wall: number; t0: number; t1: number };
-
-async function telegen(protocol: Protocol, compression: Compression, persistent: boolean, size: number): Promise<Run> {
-  const dir = mkdtempSync(join(tmpdir(), 'telegen-bench-'));
-  const config = loadConfigText(stringify({
-    otlp: { endpoint: protocol === 'http' ? `http://127.0.0.1:${ports.http}` : `127.0.0.1:${ports.grpc}`, protocol, insecure: true, compression, traces: { batch_size: size, queue_capacity: N } },
-    queue: { directory: join(dir, 'q'), persistent, max_bytes: 2 ** 31, memory_bytes: 2 ** 31 }, file_exporter: { enabled: false },
-  }), null, { env: {} }).config;
-  const p = createPipeline({ config, logger: pino({ level: 'silent' }), metrics: new SelfMetrics(), resource });
-  await p.start();
-  const r = await cpuSecondsAsync(async () => {
-    for (const b of batches(spans, size)) p.push('traces', b);
-    const n = await p.flush();
-    if (n.traces !== N) throw new Error(`telegen ${protocol}: flushed ${n.traces} of ${N}`);
+interface Child { run(op: 'run' | 'encode'): Promise<ChildRun>; close(): void }
+async function child(spec: Omit<ChildSpec, 'ports' | 'spans' | 'fixture'>): Promise<Child> {
+  const full: ChildSpec = { ...spec, ports, spans: N, fixture: FIXTURE };
+  const cp: ChildProcess = fork(join(import.meta.dirname, 'lib/export-child.ts'), {
+    execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_EXPORT_CHILD: JSON.stringify(full) },
   });
-  await p.stop();
-  rmSync(dir, { recursive: true, force: true });
-  return r;
+  const next = () => new Promise<{ ready?: true; ok?: ChildRun; error?: string }>((res, rej) => {
+    const onExit = (code: number | null) => rej(new Error(`export child ${spec.role} exited (${code})`));
+    cp.once('exit', onExit);
+    cp.once('message', (m) => { cp.off('exit', onExit); res(m as { ok?: ChildRun; error?: string }); });
+  });
+  await next();
+  return {
+    async run(op) {
+      const reply = next();
+      cp.send({ op });
+      const m = await reply;
+      if (!m.ok) throw new Error(`export child ${spec.role}: ${m.error}`);
+      return m.ok;
+    },
+    close: () => { cp.kill(); },
+  };
 }
 
-async function sdk(protocol: Protocol, compression: Compression, size: number): Promise<Run> {
-  const c = compression as CompressionAlgorithm;
-  const exporter = protocol === 'http'
-    ? new SdkHttpExporter({ url: `http://127.0.0.1:${ports.http}/v1/traces`, compression: c })
-    : new SdkGrpcExporter({ url: `http://127.0.0.1:${ports.grpc}`, compression: c });
-  const r = await cpuSecondsAsync(async () => {
-    // Sequential batches, like a BatchSpanProcessor with one export in flight.
-    for (const b of batches(sdkSpans, size)) {
-      await new Promise<void>((res, rej) => exporter.export(b, (x) => (x.code === 0 ? res() : rej(x.error ?? new Error('export failed')))));
-    }
-  });
-  await exporter.shutdown();
-  return r;
-}
-
-const median = (runs: Run[]): Run => {
-  const sorted = [...runs].sort((a, b) => a.cpu - b.cpu);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
+const median = (runs: ChildRun[]): ChildRun => [...runs].sort((a, b) => a.cpu - b.cpu)[Math.floor(runs.length / 2)]!;
 const rate = (cpu: number) => Math.round(N / cpu);
 const fmt = (r: { cpu: number }) => rate(r.cpu).toLocaleString('en');
 const ratio = (ours: { cpu: number }, theirs: { cpu: number }) => `**${(theirs.cpu / ours.cpu).toFixed(1)}×**`;
+const runList = (runs: ChildRun[]) => runs.map((r) => `${Math.round(rate(r.cpu) / 1000)}k${'*'.repeat(r.fullGcs)}`).join(' ');
+
+/**
+ * Each variant in its own process, a warm-up run of each, then ROUNDS measured rounds in rotating order (so
+ * that neither side always runs right after the other).
+ */
+async function measure(specs: Array<Omit<ChildSpec, 'ports' | 'spans' | 'fixture'>>, op: 'run' | 'encode', warmups = 1): Promise<ChildRun[][]> {
+  const children = await Promise.all(specs.map((s) => child(s)));
+  try {
+    for (let w = 0; w < warmups; w++) for (const c of children) await c.run(op);
+    const runs: ChildRun[][] = children.map(() => []);
+    for (let i = 0; i < ROUNDS; i++) {
+      for (let k = 0; k < children.length; k++) {
+        const j = (i + k) % children.length;
+        runs[j]!.push(await children[j]!.run(op));
+      }
+    }
+    return runs;
+  } finally {
+    for (const c of children) c.close();
+  }
+}
+
+// Encoding alone.
+const [encOursRuns, encSdkRuns] = await measure([
+  { role: 'telegen', protocol: 'http', compression: 'none', persistent: false, size: BATCH },
+  { role: 'sdk', protocol: 'http', compression: 'none', persistent: false, size: BATCH },
+], 'encode', 2) as [ChildRun[], ChildRun[]];
+const encOurs = median(encOursRuns);
+const encSdk = median(encSdkRuns);
+console.error(`encode: ${runList(encOursRuns)} · ${runList(encSdkRuns)}`);
+
+// What gzip costs on these requests, at Telegen's OTLP/HTTP level and at zlib's default (the SDK's).
+const sample = runBatches(makeSpans(40 * BATCH, BENCH_RESOURCE), BATCH, 40 * BATCH).map((b) => encodeTraces(b));
+const gz = (level: number) => {
+  const c0 = process.cpuUsage();
+  const out = sample.reduce((n, b) => n + gzipSync(b, { level }).length, 0);
+  const c = process.cpuUsage(c0);
+  return { usPerBatch: (c.user + c.system) / sample.length, ratio: out / sample.reduce((n, b) => n + b.length, 0) };
+};
+gz(GZIP_LEVEL);
+const gzFast = gz(GZIP_LEVEL);
+const gzDefault = gz(6);
 
 const rows: string[] = [];
 /** Every measured run of each row: spans/CPU-s, one * per full GC inside the run. */
@@ -174,23 +112,13 @@ rows.push(`| encode only (protobuf) | ${BATCH} | — | ${fmt(encOurs)} | — | $
 for (const size of E2E_BATCHES) {
   for (const protocol of PROTOCOLS) {
     for (const compression of COMPRESSIONS) {
-      const variants: Array<[Run[], () => Promise<Run>]> = [
-        [[], () => telegen(protocol, compression, true, size)],
-        [[], () => telegen(protocol, compression, false, size)],
-        [[], () => sdk(protocol, compression, size)],
-      ];
-      // A warm-up run of each, then ROUNDS measured rounds; the order rotates every round.
-      for (const [, run] of variants) await run();
-      for (let i = 0; i < ROUNDS; i++) {
-        for (let k = 0; k < variants.length; k++) {
-          const [runs, run] = variants[(i + k) % variants.length]!;
-          runs.push(await run());
-        }
-      }
-      const [a, b, c] = variants.map(([runs]) => median(runs)) as [Run, Run, Run];
-      await settle(); // delivers the GC entries of the last run
-      const detail = variants.map(([runs]) => runs.map((r) => `${Math.round(rate(r.cpu) / 1000)}k${'*'.repeat(fullGcsIn(r))}`).join(' '));
-      spread.push(`${protocol === 'http' ? 'HTTP' : 'gRPC'} ${size} ${compression}: ${detail.join(' · ')}`);
+      const runs = await measure([
+        { role: 'telegen', protocol, compression, persistent: true, size },
+        { role: 'telegen', protocol, compression, persistent: false, size },
+        { role: 'sdk', protocol, compression, persistent: false, size },
+      ], 'run');
+      const [a, b, c] = runs.map(median) as [ChildRun, ChildRun, ChildRun];
+      spread.push(`${protocol === 'http' ? 'HTTP' : 'gRPC'} ${size} ${compression}: ${runs.map(runList).join(' · ')}`);
       console.error(spread.at(-1));
       const name = protocol === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC';
       const peerName = protocol === 'http' ? 'exporter-trace-otlp-proto' : 'exporter-trace-otlp-grpc';
@@ -201,21 +129,36 @@ for (const size of E2E_BATCHES) {
 }
 sink.kill();
 
-const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource), the same batch size on both sides, a local sink in a
-separate process that answers without decoding. Figures are spans per CPU-second of the exporting process: user + system of
-\`process.cpuUsage()\`, which includes its GC and libuv threads (gzip); a full GC runs before every measured run, outside it.
-Telegen vs the OpenTelemetry JS SDK exporters on the same spans in the same run, with the same compression setting; ratio = SDK
-CPU time / Telegen CPU time. End-to-end figures are the median of ${ROUNDS} runs, the three variants in rotating order.
+const md = `${N.toLocaleString('en')} HTTP server spans (7 attributes, one resource) per run, the same batch size on both sides, a local
+sink in a separate process that answers without decoding. Figures are spans per CPU-second of the exporting process: user +
+system of \`process.cpuUsage()\`, which includes its GC, JIT and libuv threads (gzip). Telegen vs the OpenTelemetry JS SDK
+exporters on the same spans in the same run, with the same compression setting; ratio = SDK CPU time / Telegen CPU time. Each
+figure is the median of ${ROUNDS} runs after a warm-up run, the variants in rotating order.
 
+Method (changed in issue #4's third pass; earlier figures in git history were taken with one process holding everything):
+- **One process per measured exporter** (\`bench/lib/export-child.ts\`): for every row, Telegen with the persistent queue,
+  Telegen in memory and the SDK exporter each run in a child process of their own that holds only its own prepared input:
+  ${FIXTURE.toLocaleString('en')} distinct spans (made by the same generator; the SDK's child converts them to \`ReadableSpan\`s), sent in turn
+  until ${N.toLocaleString('en')} have gone, cut into the same batches in the same order on both sides. A GC in one side's run thus
+  only ever marks that side's own heap (before, one process held 200k prepared spans of both kinds, ~190 MB, and whichever
+  run a full GC landed in paid for marking all of it).
+- **Steady state, no forced GC**: each child repeats the same run; a run's CPU includes the GC work its allocations cause,
+  whenever V8 does it (scavenges and full GCs are counted below). No \`gc()\` is forced around a run: a forced full GC shrinks
+  V8's heap limits, so the next run meets several more full GCs than a process exporting continuously would (measured: with
+  a forced GC before and after every run, both sides lose 25–35 %, the SDK's child then runs 7–9 full GCs a run).
+  \`BENCH_GC=pre|both\` restores the forced GCs for comparison.
+- **The gRPC sink's HTTP/2 window** is ${H2_WINDOW ? `${(H2_WINDOW / 1024).toLocaleString('en')} KiB per stream and per connection` : 'HTTP/2\'s default 64 KiB'} (\`BENCH_H2_WINDOW\`, default 1 MiB):
+  a grpc-js server keeps HTTP/2's initial 64 KiB window, so each 151 KiB message waits for window updates three times; the
+  OpenTelemetry Collector (grpc-go) grows its windows by BDP probing (up to 16 MiB) under a stream of large messages. The same
+  sink serves both sides; it helps the SDK's exporter more than Telegen's (measured at 512/none: SDK +25–30 %, Telegen +10 %).
+- The OTLP/HTTP sink is Node's HTTP/1.1 server, unchanged.
+
+What each side does:
 - Telegen end to end starts at \`push\`: in-memory queue, batching, encoding, then either the persistent segment log (default:
   each batch appended with its CRC before it counts as accepted — compressed first with OTLP/HTTP + gzip —, read back from the
   page cache to be sent, deleted after the ack) or, in the "in memory" column, \`queue.persistent: false\`.
 - The SDK side starts at \`exporter.export\` (its span processor's queue is not counted). One request in flight on both sides.
-- Runs are bimodal: a full (mark-compact) GC, whose cost grows with the benchmark's own heap of 200k prepared spans (~190 MB),
-  lands in some runs and not in others (list below). Over OTLP/gRPC it is brought on by grpc-js' copy of every message into a
-  new \`5 + length\` frame (151 KiB per 512-span batch, 30 MB per run) that no scavenge reclaims during a Telegen run (its own path
-  allocates no buffer per batch: \`bench/lib/export-allocs.ts\`; see docs/export.md). The machine may be shared with other
-  work. Read ±25 % on any single figure.
+- The machine may be shared with other work: read ±20 % on any single figure (every run is listed below).
 
 | what | batch | compression | Telegen, persistent queue | Telegen, in memory | SDK | ratio (persistent) | ratio (in memory) |
 |---|---|---|---|---|---|---|---|

@@ -3,10 +3,14 @@
 // shape through it with a real (python3, blocking sockets) client against a real Node server: the argument
 // registers (fd, buffer, iovec count, msghdr, recv flags) must be read right for each, MSG_PEEK must not advance
 // positions, a reused fd number must not mix connections, and a request larger than the socket buffers (written
-// by one blocking call) must be delimited by position.
+// by one blocking call) must be delimited by position. A 32-bit process's syscall numbers (the i386 table) must
+// never be read as x86_64 ones.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { bpfObjectPath } from '../../src/ebpf/paths.js';
 import { SpanKind, type Span } from '../../src/model/span.js';
 import { createDiscovery } from '../../src/discovery/discovery.js';
 import { createEbpfCore, type EbpfSubsystem } from '../../src/ebpf/core.js';
@@ -77,7 +81,7 @@ elif mode == "big":     # one blocking write of 8 MB: returns only after the ser
     assert status == b"200" and len(got) == len(body), (status, len(got))
 `;
 
-describe('HTTP syscall hooks: one exit dispatcher and one enter stamp', { skip }, () => {
+describe('HTTP syscall hooks: one tp_btf/sys_exit dispatcher', { skip }, () => {
   const procs = new Procs();
   let slice: { ebpf: EbpfSubsystem; spans: Span[]; stop(): Promise<void> };
   let port: number;
@@ -167,5 +171,69 @@ describe('HTTP syscall hooks: one exit dispatcher and one enter stamp', { skip }
     // earlier — the documented limit (docs/http-tracing.md). Both end where the response's last byte moved.
     assert.ok(srv.endTimeUnixNano <= c.endTimeUnixNano, 'the server answered before the client read the answer');
     assert.ok(c.startTimeUnixNano < c.endTimeUnixNano);
+  });
+});
+
+/**
+ * A 32-bit (int 0x80) process, no libc: socket + connect to 127.0.0.1:<port> (i386 359/362), then pipe() — i386
+ * number 42, which is connect on x86_64 — with edi (x86_64's first-argument register) holding the connected
+ * socket's fd, prints that fd and sleeps. Read with the x86_64 table, its pipe() would register a client connection.
+ */
+const COMPAT_C = (port: number) => `
+static long sys(long nr, long b, long c, long d, long si, long di) {
+  long ret;
+  __asm__ volatile ("int $0x80" : "=a"(ret) : "a"(nr), "b"(b), "c"(c), "d"(d), "S"(si), "D"(di) : "memory");
+  return ret;
+}
+void _start(void) {
+  unsigned char sa[16] = {2, 0, ${port >> 8}, ${port & 255}, 127, 0, 0, 1};
+  int fds[2];
+  long fd = sys(359, 2, 1, 0, 0, 0);
+  if (sys(362, fd, (long)sa, 16, 0, 0) != 0) sys(1, 3, 0, 0, 0, 0);
+  long r = sys(42, (long)fds, 0, 0, 0, fd);
+  char msg[] = {'0' + fd / 10, '0' + fd % 10, '\\n'};
+  sys(4, 1, (long)msg, 3, 0, 0);
+  long ts[2] = {2, 0};
+  sys(162, (long)ts, 0, 0, 0, 0);
+  sys(1, r == 0 ? 0 : 4, 0, 0, 0, 0);
+}`;
+
+describe('HTTP syscall hooks: 32-bit processes', { skip: skip ?? (process.arch === 'x64' ? undefined : 'x86_64 only') }, () => {
+  const procs = new Procs();
+  let server: Server | undefined;
+  let ebpf: EbpfSubsystem | undefined;
+  after(async () => {
+    procs.killAll();
+    server?.close();
+    await ebpf?.stop();
+  });
+
+  it('an i386 syscall is not dispatched by its number in the x86_64 table (pipe is not connect)', async (t) => {
+    const dir = procs.tempDir('tg-hooks-compat-');
+    server = createServer((c) => c.on('error', () => {})).listen(0, '127.0.0.1');
+    await new Promise((r) => server!.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    const bin = join(dir, 'compat');
+    const cc = spawnSync('gcc', ['-m32', '-nostdlib', '-static', '-O1', '-fno-stack-protector', '-fno-pic', '-o', bin, writeFile(dir, 'compat.c', COMPAT_C(port))], { encoding: 'utf8' });
+    if (cc.status !== 0) {
+      t.skip(`cannot build a 32-bit program here: ${cc.stderr.split('\n')[0]}`);
+      return;
+    }
+    ebpf = createEbpfCore(testContext(), { builtinTracers: false, processEvents: false });
+    await ebpf.start();
+    const h = ebpf.loadObject({ name: 'http-compat-check', objectFile: bpfObjectPath('http'), attach: [...HTTP_PROGRAMS] });
+    const traceAll = Buffer.alloc(8);
+    traceAll.writeUInt32LE(1); // http_settings.default_action = HTTP_PID_TRACE: every process is traced
+    h.map('http_settings').update(Buffer.alloc(4), traceAll);
+    const p = procs.spawn(bin, []);
+    const fd = await new Promise<number>((resolve, reject) => {
+      p.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      p.once('exit', (code) => reject(new Error(`compat program exited ${code} before printing its fd`)));
+    });
+    const key = Buffer.alloc(8);
+    key.writeUInt32LE(p.pid!);
+    key.writeUInt32LE(fd, 4);
+    assert.ok(fd > 2);
+    assert.equal(h.map('http_conns').lookup(key), null, `fd ${fd} of the 32-bit process was registered as a connection`);
   });
 });

@@ -7,9 +7,10 @@
 //   - nginx + wrk at saturation, nothing traced (a real server and client on the hooks, 2 cores);
 //   - nginx + wrk at saturation, nginx traced and EVERY exchange shed (token bucket of 1 exchange/s per CPU):
 //     the floor of tracing a saturated server — its hooks run, the agent has nothing to do,
-// with, alternating in one run: no hooks; the previous hook layout (23 syscalls:sys_{enter,exit}_* tracepoint
-// programs, bpf/http.bpf.c as of PREVIOUS_COMMIT, built from git here); the shipped one (one tp_btf/sys_exit
-// program). Reported: ns per syscall or request (the best window of each kind) and the throughput ratio to no
+// with, alternating in one run: no hooks; the shipped layout (23 syscalls:sys_{enter,exit}_* tracepoint programs);
+// the alternative measured and not shipped (one tp_btf/sys_exit program dispatching on the syscall number,
+// bpf/http.bpf.c as of ALTERNATIVE_COMMIT, built from git here: cheaper per hooked call, dearer for every other
+// syscall, and no entry time for a client's blocking request write — docs/http-tracing.md "Cost"). Reported: ns per syscall or request (the best window of each kind) and the throughput ratio to no
 // hooks. (Other layouts measured once and dropped are in docs/http-tracing.md "Cost".)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,16 +27,9 @@ import { freePort, waitForPort } from '../test/tracing/helpers.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const NGINX_SECONDS = Number(process.env.BENCH_NGINX_SECONDS ?? 3);
-/** The last commit with the per-syscall tracepoint layout (23 programs). */
-const PREVIOUS_COMMIT = 'b6250678c55aabcd0ee2f220ec91a8258dc32020';
-const PREVIOUS_PROGRAMS = [
-  'trace_http_accept', 'trace_http_accept4', 'trace_http_connect_enter', 'trace_http_connect', 'trace_http_close',
-  'trace_http_read_enter', 'trace_http_read', 'trace_http_recvfrom_enter', 'trace_http_recvfrom',
-  'trace_http_readv_enter', 'trace_http_readv', 'trace_http_recvmsg_enter', 'trace_http_recvmsg',
-  'trace_http_write_enter', 'trace_http_request', 'trace_http_sendto_enter', 'trace_http_sendto',
-  'trace_http_writev_enter', 'trace_http_writev', 'trace_http_sendmsg_enter', 'trace_http_sendmsg',
-  'trace_http_sendfile_enter', 'trace_http_sendfile',
-];
+/** The last commit with the one-program tp_btf/sys_exit dispatcher (measured, not shipped). */
+const ALTERNATIVE_COMMIT = '4eff2b1bcaebb098dd87a342b54ca6607399bbc0';
+const ALTERNATIVE_PROGRAMS = ['trace_http_sys_exit'];
 
 const LOOP_C = `
 #include <stdio.h>
@@ -103,20 +97,20 @@ function wrkWindow(url: string): Promise<number> {
 }
 interface Mode { name: string; on(): void; off(): void }
 
-/** bpf/http.bpf.c and its headers as of PREVIOUS_COMMIT, compiled like bpf/Makefile does; undefined without git. */
-function buildPrevious(dir: string): string | undefined {
-  const src = join(dir, 'previous');
+/** bpf/http.bpf.c and its headers as of ALTERNATIVE_COMMIT, compiled like bpf/Makefile does; undefined without git. */
+function buildAlternative(dir: string): string | undefined {
+  const src = join(dir, 'alternative');
   spawnSync('mkdir', ['-p', src]);
   for (const f of ['http.bpf.c', 'http.h', 'common.h', 'events.h']) {
-    const r = spawnSync('git', ['-C', repoRoot, 'show', `${PREVIOUS_COMMIT}:bpf/${f}`], { encoding: 'utf8' });
+    const r = spawnSync('git', ['-C', repoRoot, 'show', `${ALTERNATIVE_COMMIT}:bpf/${f}`], { encoding: 'utf8' });
     if (r.status !== 0) return undefined;
     writeFileSync(join(src, f), r.stdout);
   }
   const arch = process.arch === 'x64' ? 'x86' : process.arch;
-  const out = join(dir, 'previous-http.bpf.o');
+  const out = join(dir, 'alternative-http.bpf.o');
   const cc = spawnSync('clang', ['-g', '-O2', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-Wall', '-Wno-unused-function',
     `-I${join(repoRoot, 'bpf', '.output')}`, `-I${src}`, '-c', join(src, 'http.bpf.c'), '-o', out], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`building the previous hooks failed: ${cc.stderr}`);
+  if (cc.status !== 0) throw new Error(`building the alternative hooks failed: ${cc.stderr}`);
   return out;
 }
 
@@ -159,19 +153,19 @@ async function main(): Promise<void> {
   try {
     await waitForPort(port);
     await wrkWindow(url); // warm-up
-    const previousObject = buildPrevious(dir);
+    const alternativeObject = buildAlternative(dir);
     // Loaded as the agent loads them, nothing selected (every process is an untraced one) except nginx in the
     // last workload; a bucket of 1 exchange per second per CPU sheds practically every exchange there.
     const rodata = { exchanges_per_cpu: 1 };
     const shipped = core.loadObject({ name: 'http-shipped', objectFile: bpfObjectPath('http'), rodata });
     const modes: Mode[] = [{ name: 'no hooks', on: () => {}, off: () => {} }];
     const handles = [shipped];
-    if (previousObject) {
-      const previous = core.loadObject({ name: 'http-previous', objectFile: previousObject, rodata });
-      handles.push(previous);
-      modes.push(programsMode('previous: 23 syscall tracepoints', previous, PREVIOUS_PROGRAMS));
+    modes.push(programsMode('shipped: 23 syscall tracepoints', shipped, HTTP_PROGRAMS));
+    if (alternativeObject) {
+      const alternative = core.loadObject({ name: 'http-alternative', objectFile: alternativeObject, rodata });
+      handles.push(alternative);
+      modes.push(programsMode('alternative: tp_btf/sys_exit dispatcher', alternative, ALTERNATIVE_PROGRAMS));
     }
-    modes.push(programsMode('shipped: tp_btf/sys_exit dispatcher', shipped, HTTP_PROGRAMS));
     const workloads: Workload[] = [
       loopWorkload(bin, 'pipe', 'write + read of 1 byte on a pipe (hooked numbers)', 2),
       loopWorkload(bin, 'epoll', 'epoll_wait(0) + futex wake (numbers not hooked)', 2),
@@ -228,11 +222,11 @@ added ns per syscall or request). The loops are a C program compiled by the benc
 ~300-byte page to wrk (1 thread, 16 keep-alive connections) on the same 2 cores. *nginx-shed*: nginx's pid is
 traced and a token bucket of 1 exchange/s per CPU sheds every exchange: the cost of tracing a saturated server
 before any capture (its hooks run and find the connection; the agent has nothing to do).
-*previous*: bpf/http.bpf.c of ${PREVIOUS_COMMIT.slice(0, 7)} (per-syscall \`syscalls:sys_{enter,exit}_*\` tracepoints:
-each hooked call goes through the kernel's perf-syscall path twice and runs a program that does one hash or
-task-storage lookup; other syscalls test one bit)${previousObject ? '' : ' — NOT measured: no git history here'};
-*shipped*: one \`tp_btf/sys_exit\` program dispatching on the syscall number (every syscall runs it; a hooked
-number costs one hash lookup).
+*shipped*: per-syscall \`syscalls:sys_{enter,exit}_*\` tracepoints (each hooked call goes through the kernel's
+perf-syscall path twice and runs a program that does one hash or task-storage lookup; other syscalls test one bit);
+*alternative* (not shipped): bpf/http.bpf.c of ${ALTERNATIVE_COMMIT.slice(0, 7)}, one \`tp_btf/sys_exit\` program
+dispatching on the syscall number (every syscall runs it; a hooked number costs one hash lookup; no entry time, so
+a client span would start at the exit of a blocking request write)${alternativeObject ? '' : ' — NOT measured: no git history here'}.
 kernel.bpf_stats_enabled was ${stats} (1 adds two clock reads per program run). 2 cores shared with other
 engineers' work: figures are noisy. With the agent's user space (nginx traced and captured): the http-tracing
 section and docs/http-tracing.md.

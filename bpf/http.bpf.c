@@ -1,20 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Zero-code HTTP capture from the raw syscall exit tracepoint (no kprobes/fentry on our kernels). ONE program runs
- * at every syscall exit (tp_btf/sys_exit) and dispatches on the syscall number, reading the arguments from the
- * user registers saved at entry (still intact at exit; the buffers, iovecs and msghdr too): accept/connect
- * register TCP connections (the fd's socket is resolved with CO-RE: AF_INET/6, SOCK_STREAM, TCP, 4-tuple);
- * read/write-family calls on a registered (pid, fd) ship the first capture_bytes bytes with the stream position;
- * close forgets the connection. Syscalls of other processes and fds that are not registered connections return
- * after one hash lookup and never touch the ring buffer; other syscall numbers after one test.
- *
- * Why not the syscalls:sys_{enter,exit}_* tracepoints (23 programs until 2026-11, bench/syscall-hooks.ts keeps
- * them as its reference): each hooked call went through the kernel's perf-syscall path twice (a perf buffer
- * filled with the arguments, then a program). Measured (docs/http-tracing.md "Cost"): a hooked call costs about
- * half as much here, nginx + wrk at saturation lose 4-6 points less throughput; a syscall we do not hook costs
- * ~22 ns instead of ~11 ns (the raw tracepoint runs a program for every syscall). No program at syscall entry:
- * one on the raw sys_enter tracepoint (~25 ns on every syscall) or on the egress calls' sys_enter_* tracepoints
- * (the perf path again) took back most of the gain, so the enter time of a syscall is not known (ts_enter).
+ * Zero-code HTTP capture from syscall tracepoints only (no kprobes/fentry on our kernels). accept/connect
+ * exits register TCP connections (the fd's socket is resolved with CO-RE: AF_INET/6, SOCK_STREAM, TCP, 4-tuple);
+ * read/write-family exits on a registered (pid, fd) ship the first capture_bytes bytes with the stream position;
+ * close forgets the connection. Untraced pids and fds that are not registered connections return after one
+ * or two hash lookups and never touch the ring buffer.
  */
 #include "common.h"
 #include "http.h"
@@ -31,7 +21,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define EINPROGRESS 115
-#define EBADF 9
 #define MSG_PEEK 2
 
 /* Bytes copied per syscall; set from agent.ebpf.http.capture_bytes (≤ HTTP_MAX_CAPTURE). */
@@ -59,77 +48,17 @@ enum http_call {
 	CALL_IOV = 2,     /* readv, writev: an iovec array */
 	CALL_MSG = 3,     /* recvmsg, sendmsg: a msghdr */
 	CALL_NODATA = 4,  /* sendfile: bytes moved, none visible */
+	CALL_CONNECT = 5,
 };
 
-/*
- * Syscall numbers of the hooked calls. The raw tracepoints see every syscall of every process, so the number
- * is the first test. Only the architectures whose register layout was checked are built (see SYSCALL_NR).
- */
-#if defined(__TARGET_ARCH_x86)
-#define NR_read 0
-#define NR_write 1
-#define NR_close 3
-#define NR_readv 19
-#define NR_writev 20
-#define NR_sendfile 40 /* sendfile64 */
-#define NR_connect 42
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
-#define NR_accept4 288
-/* x86_64: orig_ax keeps the number through the syscall (ax becomes the return value). */
-#define SYSCALL_NR(regs) ((long)(regs)->orig_ax)
-/* Every hooked number but accept4 is below 64: one mask test rejects the others (the common case). */
-#define HOOKED_MASK ((1ULL << NR_read) | (1ULL << NR_write) | (1ULL << NR_close) | (1ULL << NR_readv) | \
-		     (1ULL << NR_writev) | (1ULL << NR_sendfile) | (1ULL << NR_connect) | (1ULL << NR_accept) | \
-		     (1ULL << NR_sendto) | (1ULL << NR_recvfrom) | (1ULL << NR_sendmsg) | (1ULL << NR_recvmsg))
-#define HOOKED(nr) ((nr) == NR_accept4 || ((__u64)(nr) < 64 && ((1ULL << (nr)) & HOOKED_MASK)))
-#define TS_COMPAT 0x0002
-/*
- * A 32-bit task's syscall numbers are the i386 table's (3 is read there, close here): skip them, as the
- * syscalls:* tracepoints do. x32 numbers carry bit 30 and never match the numbers above.
- */
-static __always_inline bool compat_syscall(void)
-{
-	return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT;
-}
-#elif defined(__TARGET_ARCH_arm64)
-/* The asm-generic table. Not run on arm64 yet: built to keep the dispatcher portable, untested there. */
-#define NR_close 57
-#define NR_read 63
-#define NR_write 64
-#define NR_readv 65
-#define NR_writev 66
-#define NR_sendfile 71
-#define NR_accept 202
-#define NR_connect 203
-#define NR_sendto 206
-#define NR_recvfrom 207
-#define NR_sendmsg 211
-#define NR_recvmsg 212
-#define NR_accept4 242
-/* arm64: syscallno keeps the number; x0 becomes the return value and orig_x0 keeps the first argument (libbpf's
- * PT_REGS_PARM1_SYSCALL reads orig_x0). */
-#define SYSCALL_NR(regs) ((long)(regs)->syscallno)
-#define HOOKED(nr) ((nr) == NR_close || ((nr) >= NR_read && (nr) <= NR_writev) || (nr) == NR_sendfile || \
-		    ((nr) >= NR_accept && (nr) <= NR_connect) || (nr) == NR_sendto || (nr) == NR_recvfrom || \
-		    (nr) == NR_sendmsg || (nr) == NR_recvmsg || (nr) == NR_accept4)
-static __always_inline bool compat_syscall(void)
-{
-	return false; /* TODO(arm64): AArch32 tasks (TIF_32BIT) use another table */
-}
-#else
-#error "bpf/http.bpf.c: syscall numbers and registers are only defined for x86 and arm64"
-#endif
-
-/* Arguments as the syscall received them, from the user registers saved at entry (libbpf's per-arch map). */
-#define ARG1(regs) PT_REGS_PARM1_SYSCALL(regs)
-#define ARG2(regs) PT_REGS_PARM2_SYSCALL(regs)
-#define ARG3(regs) PT_REGS_PARM3_SYSCALL(regs)
-#define ARG4(regs) PT_REGS_PARM4_SYSCALL(regs)
-
+struct http_args {
+	__u64 ts;
+	__u64 ptr; /* buffer, iovec array or msghdr */
+	__u32 fd;
+	__u32 call;
+	__u32 iovcnt;
+	__u32 _pad;
+};
 
 /* Processes and their decision; absent → http_settings.default_action. Bounded; user space keeps it in sync. */
 struct {
@@ -177,6 +106,26 @@ struct {
 	__type(key, __u32);
 	__type(value, struct http_bucket);
 } http_bucket SEC(".maps");
+
+/*
+ * Syscall arguments between enter and exit, in the thread's own local storage: a pointer kept in the task,
+ * so the hot path does no hash update/lookup/delete per syscall (an LRU hash here cost ~40% of every traced
+ * syscall). Bounded by the threads alive; the kernel frees an entry with its thread. `call` == 0: no syscall
+ * of ours in progress (the exit clears it, so an exit without its enter ships nothing).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct http_args);
+} http_args SEC(".maps");
+
+/* This thread's in-flight syscall slot; created on first use when `create`. */
+static __always_inline struct http_args *thread_args(bool create)
+{
+	return bpf_task_storage_get(&http_args, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 /* The event is built here (variable length), then copied into the shared ring buffer in one go. */
 #define SCRATCH_DATA (3 * HTTP_MAX_CAPTURE)
@@ -310,6 +259,28 @@ static __always_inline bool shed(struct http_conn *c, __u8 direction)
 	return true;
 }
 
+/* sys_enter of a data syscall: remember its arguments when (pid, fd) is a tracked connection. */
+static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 iovcnt, __u8 direction)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
+	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
+	if (!c)
+		return; /* not a tracked connection (or an untraced pid: it never gets one) */
+	if (shed(c, direction))
+		return; /* the exit finds no arguments and returns at once */
+	if (!pid_traced(key.pid))
+		return; /* excluded after its connections were tracked */
+	struct http_args *a = thread_args(true);
+	if (!a)
+		return;
+	a->ts = bpf_ktime_get_ns();
+	a->ptr = ptr;
+	a->fd = fd;
+	a->call = call;
+	a->iovcnt = iovcnt;
+}
+
 /* Copy up to `budget` bytes of an iovec array into the scratch data. */
 static __always_inline __u32 copy_iov(struct http_scratch *s, const struct iovec *iov, __u32 iovcnt, __u32 budget)
 {
@@ -335,24 +306,21 @@ static __always_inline __u32 copy_iov(struct http_scratch *s, const struct iovec
 	return off;
 }
 
-/*
- * The exit of a data syscall on (pid, fd): ship one event with the position, length and first bytes. The user
- * buffer (or iovec array / msghdr) is the one the syscall was given: at exit it holds what was read, and what was
- * written is still there.
- */
-static __always_inline void exit_data(long ret, __u32 fd, __u64 ptr, __u32 call, __u32 iovcnt, __u8 direction)
+/* sys_exit of a data syscall: ship one event with the position, length and first bytes. */
+static __always_inline void exit_data(long ret, __u8 direction)
 {
-	if (ret <= 0)
-		return; /* nothing moved: no event, and no turn of the exchange either */
+	struct http_args *a = thread_args(false);
+	if (!a || !a->call)
+		return;
+	struct http_args args = *a;
+	a->call = 0;
+	if (ret <= 0 || args.call == CALL_CONNECT)
+		return;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
+	struct http_conn_key key = { .pid = id >> 32, .fd = args.fd };
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
 	if (!c)
-		return; /* not a tracked connection (or an untraced pid: it never gets one) */
-	if (shed(c, direction))
 		return;
-	if (!pid_traced(key.pid))
-		return; /* excluded after its connections were tracked */
 	__u32 zero = 0;
 	struct http_scratch *s = bpf_map_lookup_elem(&http_scratch, &zero);
 	if (!s)
@@ -367,15 +335,15 @@ static __always_inline void exit_data(long ret, __u32 fd, __u64 ptr, __u32 call,
 	if (budget > ret)
 		budget = ret;
 	__u32 captured = 0;
-	if (call == CALL_BUF) {
+	if (args.call == CALL_BUF) {
 		captured = budget & (2 * HTTP_MAX_CAPTURE - 1);
-		if (bpf_probe_read_user(s->data, captured, (void *)ptr))
+		if (bpf_probe_read_user(s->data, captured, (void *)args.ptr))
 			captured = 0;
-	} else if (call == CALL_IOV) {
-		captured = copy_iov(s, (const struct iovec *)ptr, iovcnt, budget);
-	} else if (call == CALL_MSG) {
+	} else if (args.call == CALL_IOV) {
+		captured = copy_iov(s, (const struct iovec *)args.ptr, args.iovcnt, budget);
+	} else if (args.call == CALL_MSG) {
 		struct user_msghdr msg;
-		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)ptr))
+		if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)args.ptr))
 			captured = copy_iov(s, msg.msg_iov, msg.msg_iovlen, budget);
 	}
 
@@ -383,12 +351,11 @@ static __always_inline void exit_data(long ret, __u32 fd, __u64 ptr, __u32 call,
 	e->hdr.kind = TG_EVENT_HTTP;
 	e->hdr.timestamp_ns = bpf_ktime_get_ns();
 	e->conn_id = c->id;
-	/* No program runs at syscall entry (see the top of this file): the enter time is not known. */
-	e->ts_enter = e->hdr.timestamp_ns;
+	e->ts_enter = args.ts;
 	e->position = position;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->fd = fd;
+	e->fd = args.fd;
 	e->length = ret;
 	e->captured = captured;
 	e->type = HTTP_EV_DATA;
@@ -418,36 +385,58 @@ static __always_inline void exit_accept(long ret)
 		track_connection(pid, ret, HTTP_ROLE_SERVER);
 }
 
-static __always_inline void exit_connect(long ret, __u32 fd)
+SEC("tracepoint/syscalls/sys_exit_accept")
+int trace_http_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	if (ret != 0 && ret != -EINPROGRESS)
-		return;
-	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	if (pid_traced(pid))
-		track_connection(pid, fd, HTTP_ROLE_CLIENT);
+	exit_accept(ctx->ret);
+	return 0;
 }
 
-/*
- * Is fd of this task open again, on the connection `c` describes? Between a close releasing fd and this exit,
- * another thread of the process may have accepted or connected on the same number and registered it: that entry
- * is the new connection's and stays.
- */
-static __always_inline bool reopened_as(__u32 fd, struct http_conn *c)
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int trace_http_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	struct sock *sk = tcp_sock_of_fd(fd);
-	return sk && BPF_CORE_READ(sk, __sk_common.skc_num) == c->lport &&
-	       bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) == c->rport;
+	exit_accept(ctx->ret);
+	return 0;
 }
 
-static __always_inline void exit_close(long ret, __u32 fd)
+SEC("tracepoint/syscalls/sys_enter_connect")
+int trace_http_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	if (ret == -EBADF)
-		return;
 	__u64 id = bpf_get_current_pid_tgid();
-	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
+	if (!pid_traced(id >> 32))
+		return 0;
+	struct http_args *a = thread_args(true);
+	if (!a)
+		return 0;
+	a->ts = bpf_ktime_get_ns();
+	a->fd = ctx->args[0];
+	a->call = CALL_CONNECT;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int trace_http_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct http_args *a = thread_args(false);
+	if (!a || !a->call)
+		return 0;
+	__u32 fd = a->fd;
+	__u32 call = a->call;
+	a->call = 0;
+	if (call == CALL_CONNECT && (ctx->ret == 0 || ctx->ret == -EINPROGRESS))
+		track_connection(id >> 32, fd, HTTP_ROLE_CLIENT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int trace_http_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct http_conn_key key = { .pid = id >> 32, .fd = ctx->args[0] };
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
-	if (!c || reopened_as(fd, c))
-		return;
+	if (!c)
+		return 0;
 	struct http_event *e = tg_reserve(sizeof(*e), TG_EVENT_HTTP);
 	if (e) {
 		__builtin_memset(&e->conn_id, 0, sizeof(*e) - sizeof(e->hdr));
@@ -465,71 +454,139 @@ static __always_inline void exit_close(long ret, __u32 fd)
 		tg_submit(e);
 	}
 	bpf_map_delete_elem(&http_conns, &key);
+	return 0;
 }
 
-/* ---- the program ---- */
+/* ---- data: ingress ---- */
 
-/*
- * Every syscall exit of every process. Hooked numbers: read, recvfrom, readv, recvmsg (ingress); write (the
- * egress that sees requests leave clients), sendto, writev, sendmsg, sendfile64 (egress); accept, accept4,
- * connect (register); close (forget). Any other number returns after one test.
- */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(trace_http_sys_exit, struct pt_regs *regs, long ret)
+SEC("tracepoint/syscalls/sys_enter_read")
+int trace_http_read_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	long nr = SYSCALL_NR(regs);
-	if (!HOOKED(nr) || compat_syscall())
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int trace_http_recvfrom_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[3] & MSG_PEEK)
+		return 0; /* peeked bytes are read again later: they must not advance the position */
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int trace_http_readv_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2], HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int trace_http_recvmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[2] & MSG_PEEK)
 		return 0;
-	__u32 fd = ARG1(regs);
-	__u64 ptr = ARG2(regs);
-	__u32 call = CALL_BUF, iovcnt = 0;
-	__u8 direction = HTTP_DIR_INGRESS;
-	switch (nr) {
-	case NR_accept:
-	case NR_accept4:
-		exit_accept(ret);
-		return 0;
-	case NR_connect:
-		exit_connect(ret, fd);
-		return 0;
-	case NR_close:
-		exit_close(ret, fd);
-		return 0;
-	case NR_read:
-		break;
-	case NR_recvfrom:
-		if (ARG4(regs) & MSG_PEEK)
-			return 0; /* peeked bytes are read again later: they must not advance the position */
-		break;
-	case NR_readv:
-		call = CALL_IOV;
-		iovcnt = ARG3(regs);
-		break;
-	case NR_recvmsg:
-		if (ARG3(regs) & MSG_PEEK)
-			return 0;
-		call = CALL_MSG;
-		break;
-	case NR_write:
-	case NR_sendto:
-		direction = HTTP_DIR_EGRESS;
-		break;
-	case NR_writev:
-		call = CALL_IOV;
-		iovcnt = ARG3(regs);
-		direction = HTTP_DIR_EGRESS;
-		break;
-	case NR_sendmsg:
-		call = CALL_MSG;
-		direction = HTTP_DIR_EGRESS;
-		break;
-	case NR_sendfile:
-		call = CALL_NODATA; /* out_fd is the first argument */
-		direction = HTTP_DIR_EGRESS;
-		break;
-	default:
-		return 0;
-	}
-	exit_data(ret, fd, ptr, call, iovcnt, direction);
+	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int trace_http_read(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int trace_http_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int trace_http_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int trace_http_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_INGRESS);
+	return 0;
+}
+
+/* ---- data: egress (trace_http_request: the program that sees requests leave clients) ---- */
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int trace_http_write_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int trace_http_sendto_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], ctx->args[1], CALL_BUF, 0, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int trace_http_writev_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], ctx->args[1], CALL_IOV, ctx->args[2], HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int trace_http_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], ctx->args[1], CALL_MSG, 0, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int trace_http_sendfile_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	enter_data(ctx->args[0], 0, CALL_NODATA, 0, HTTP_DIR_EGRESS); /* out_fd */
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int trace_http_request(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int trace_http_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int trace_http_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int trace_http_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_EGRESS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int trace_http_sendfile(struct trace_event_raw_sys_exit *ctx)
+{
+	exit_data(ctx->ret, HTTP_DIR_EGRESS);
 	return 0;
 }

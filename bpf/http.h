@@ -32,7 +32,7 @@ enum http_role {
 struct http_event {
 	struct telegen_event_header hdr; /* timestamp_ns: syscall exit (CLOCK_MONOTONIC) */
 	__u64 conn_id;  /* unique per connection instance: ktime at accept/connect */
-	__u64 ts_enter; /* = timestamp_ns: no program runs at syscall entry (kept for the layout; see http.bpf.c) */
+	__u64 ts_enter; /* syscall enter (CLOCK_MONOTONIC) */
 	__u64 position; /* bytes moved in this direction before this syscall */
 	__u32 pid;      /* tgid */
 	__u32 tid;

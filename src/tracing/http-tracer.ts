@@ -16,11 +16,15 @@ import { ShedStats } from './shed-stats.js';
 import { ExistingConnections } from './existing-connections.js';
 import { readdirSync } from 'node:fs';
 
-/**
- * The program of bpf/http.bpf.c: one raw tracepoint at every syscall exit, dispatching on the syscall number
- * (capture, accept/connect, close).
- */
-export const HTTP_PROGRAMS = ['trace_http_sys_exit'] as const;
+/** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
+export const HTTP_PROGRAMS = [
+  'trace_http_accept', 'trace_http_accept4', 'trace_http_connect_enter', 'trace_http_connect', 'trace_http_close',
+  'trace_http_read_enter', 'trace_http_read', 'trace_http_recvfrom_enter', 'trace_http_recvfrom',
+  'trace_http_readv_enter', 'trace_http_readv', 'trace_http_recvmsg_enter', 'trace_http_recvmsg',
+  'trace_http_write_enter', 'trace_http_request', 'trace_http_sendto_enter', 'trace_http_sendto',
+  'trace_http_writev_enter', 'trace_http_writev', 'trace_http_sendmsg_enter', 'trace_http_sendmsg',
+  'trace_http_sendfile_enter', 'trace_http_sendfile',
+] as const;
 
 const SWEEP_INTERVAL_MS = 1000;
 /**

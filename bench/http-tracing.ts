@@ -151,8 +151,9 @@ async function measure(agent: Agent, load: Loader, rate: number, programs: numbe
   const s0 = await agent.command<AgentStats>('stats');
   const k0 = bpfProgStats(programs);
   const r = await load(rate);
-  // Let the last events drain before reading the CPU they cost.
-  await new Promise((res) => setTimeout(res, 300));
+  // Let the last events reach the agent (delivery_latency, 200 ms) and be processed (batch_delay, 1 s) before
+  // reading the CPU they cost and the spans they made.
+  await new Promise((res) => setTimeout(res, 1500));
   const s1 = await agent.command<AgentStats>('stats');
   const k1 = bpfProgStats(programs);
   const sum = (ps: ProgStats[]) => ps.reduce((n, p) => n + p.ns, 0);

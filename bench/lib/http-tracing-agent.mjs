@@ -4,12 +4,17 @@
 // pipeline's cost is bench:export's). Driven over stdin, one command per line; answers one JSON line each:
 //   on     attach the tracer                 → {"ok":true,"programs":[ids of its BPF programs]}
 //   off    detach it                         → {"ok":true}
+//   profstart / profstop   a CPU profile of what ran in between, written to opts.profileFile
 //   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n,
-//             "shed": exchanges the kernel did not capture because the agent was behind}
-// argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu? }.
+//             "shed": exchanges the kernel did not capture because the agent was behind, "events": ring-buffer
+//             records received, "batches": deliveries with HTTP events (with countBatches)}
+// argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu?,
+//   countBatches?, profileFile? }.
 /* global structuredClone */
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import pino from 'pino';
 import { defaultConfig } from '../../dist/config/load.js';
 import { SelfMetrics } from '../../dist/telemetry/self-metrics.js';
@@ -17,6 +22,7 @@ import { createEbpfCore } from '../../dist/ebpf/ebpf-subsystem.js';
 import { createDiscovery } from '../../dist/discovery/discovery.js';
 import { createHttpTracer } from '../../dist/tracing/http-tracer.js';
 import { lowerCpuPriority } from '../../dist/util/cpu-priority.js';
+import { EventKind } from '../../dist/ebpf/core.js';
 
 const opts = JSON.parse(process.argv[2]);
 const config = structuredClone(defaultConfig());
@@ -49,6 +55,10 @@ tracer.onSpan((s) => {
 });
 await ebpf.start();
 await discovery.start();
+// Diagnostics (bench/lib/http-tracing-profile.mjs): deliveries that carried HTTP events.
+let batches = 0;
+let profiler;
+if (opts.countBatches) ebpf.subscribe(EventKind.HTTP, () => batches++);
 
 const reply = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const commands = {
@@ -61,10 +71,28 @@ const commands = {
     await tracer.stop();
     return { ok: true };
   },
+  // Diagnostics: a CPU profile of what runs between the two commands (bench/lib/http-tracing-profile.mjs).
+  async profstart() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiler.post('Profiler.start');
+    return { ok: true };
+  },
+  async profstop() {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(opts.profileFile ?? 'agent.cpuprofile', JSON.stringify(profile));
+    profiler.disconnect();
+    return { ok: true };
+  },
   async stats() {
     const cpu = process.cpuUsage();
     const st = tracer.status();
-    return { cpuUs: cpu.user + cpu.system, spans, spansOnPort, lost: ebpf.eventsLost(), shed: st.shed?.exchanges ?? 0 };
+    return {
+      cpuUs: cpu.user + cpu.system, sysUs: cpu.system, spans, spansOnPort, lost: ebpf.eventsLost(), shed: st.shed?.exchanges ?? 0,
+      events: ebpf.dispatchCounters().received, batches,
+    };
   },
 };
 for await (const line of createInterface({ input: process.stdin })) {

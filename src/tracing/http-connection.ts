@@ -50,6 +50,12 @@ export interface ConnectionHooks<C> {
 /** Requests in flight per connection (pipelining depth) before the oldest is dropped. */
 export const MAX_PIPELINED = 64;
 
+/** Framings without a length are shared, never mutated (one fewer object per message). */
+const NONE: Framing = { type: 'none' };
+const CHUNKED: Framing = { type: 'chunked' };
+const CLOSE: Framing = { type: 'close' };
+const TUNNEL: Framing = { type: 'tunnel' };
+
 interface Pending<C> {
   request: HttpMessage;
   context: C;
@@ -61,9 +67,10 @@ export class HttpConnection<C> {
   private readonly pending: Pending<C>[] = [];
   /** Responses whose head matched a request, awaiting their last byte (they complete in order). */
   private readonly answering: Array<{ response: HttpMessage; pending: Pending<C> }> = [];
-  lastActivityMs = Date.now();
+  lastActivityMs: number;
 
-  constructor(readonly info: ConnectionInfo, private readonly hooks: ConnectionHooks<C>) {
+  constructor(readonly info: ConnectionInfo, private readonly hooks: ConnectionHooks<C>, nowMs = Date.now()) {
+    this.lastActivityMs = nowMs;
     const onDrop = (r: ParserDropReason): void => hooks.onDrop(r);
     const onLostSync = (): void => this.resync();
     this.requests = new HttpStreamParser({
@@ -80,9 +87,9 @@ export class HttpConnection<C> {
     });
   }
 
-  /** `ingress`: bytes the process read; `egress`: bytes it wrote. */
-  feed(ingress: boolean, chunk: Chunk): void {
-    this.lastActivityMs = Date.now();
+  /** `ingress`: bytes the process read; `egress`: bytes it wrote. `nowMs`: wall-clock ms (coarse is fine). */
+  feed(ingress: boolean, chunk: Chunk, nowMs = Date.now()): void {
+    this.lastActivityMs = nowMs;
     const isRequestStream = ingress === (this.info.role === 'server');
     (isRequestStream ? this.requests : this.responses).feed(chunk);
   }
@@ -136,7 +143,7 @@ export class HttpConnection<C> {
     if (h.kind !== 'request') {
       this.hooks.onDrop('not_http');
       this.requests.stop();
-      return { type: 'none' };
+      return NONE;
     }
     if (this.pending.length >= MAX_PIPELINED) {
       const dropped = this.pending.shift()!;
@@ -144,9 +151,9 @@ export class HttpConnection<C> {
       this.hooks.onDrop('pipeline_overflow');
     }
     this.pending.push({ request: m, context: this.hooks.onRequest(this.info, m) });
-    if (h.headers.chunked) return { type: 'chunked' };
+    if (h.headers.chunked) return CHUNKED;
     if (h.headers.contentLength !== undefined) return { type: 'length', length: h.headers.contentLength };
-    return { type: 'none' };
+    return NONE;
   }
 
   private responseHead(m: HttpMessage): Framing {
@@ -154,11 +161,11 @@ export class HttpConnection<C> {
     if (h.kind !== 'response' || h.status === undefined) {
       this.hooks.onDrop('not_http');
       this.responses.stop();
-      return { type: 'none' };
+      return NONE;
     }
     const status = h.status;
     // 1xx other than 101 are interim (100 Continue, 103 Early Hints): no body, and the final response follows.
-    if (status < 200 && status !== 101) return { type: 'none' };
+    if (status < 200 && status !== 101) return NONE;
     const p = this.pending.shift();
     if (!p) {
       this.hooks.onDrop('unmatched_response');
@@ -168,12 +175,12 @@ export class HttpConnection<C> {
     const method = p?.request.head.method;
     if (status === 101 || (method === 'CONNECT' && status < 300)) {
       this.requests.stop();
-      return { type: 'tunnel' };
+      return TUNNEL;
     }
-    if (method === 'HEAD' || status === 204 || status === 304) return { type: 'none' };
-    if (h.headers.chunked) return { type: 'chunked' };
+    if (method === 'HEAD' || status === 204 || status === 304) return NONE;
+    if (h.headers.chunked) return CHUNKED;
     if (h.headers.contentLength !== undefined) return { type: 'length', length: h.headers.contentLength };
-    return { type: 'close' };
+    return CLOSE;
   }
 
   private responseDone(m: HttpMessage): void {

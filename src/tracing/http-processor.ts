@@ -42,6 +42,11 @@ export class HttpProcessor {
   private routes: RouteMatcher;
   private readonly resources = new Map<number, { r: Resource; at: number }>();
   readonly stats = { events: 0, spans: 0, server: 0, client: 0, connectionsOpened: 0 };
+  /**
+   * Wall-clock ms used for activity times and caches: set once per burst of events by the owner (a clock read per
+   * event costs more than the precision is worth: idle expiry and the resource cache work in seconds).
+   */
+  now = Date.now();
 
   constructor(private opts: ProcessorOptions) {
     this.routes = new RouteMatcher(opts.routePatterns);
@@ -75,7 +80,7 @@ export class HttpProcessor {
     if (ev.type !== HttpEventType.DATA) return;
     if (!conn) {
       // The kernel may reuse (pid, fd) for a new connection before we saw the old one's close.
-      conn = new HttpConnection<TraceCtx>(this.attachPeer(infoOf(ev)), this.hooks);
+      conn = new HttpConnection<TraceCtx>(this.attachPeer(infoOf(ev)), this.hooks, this.now);
       this.stats.connectionsOpened++;
       this.insert(key, conn);
     }
@@ -83,7 +88,7 @@ export class HttpProcessor {
     // Bytes before this event were not seen (kernel shedding, or a connection registered mid-stream).
     if (ev.flags & HttpFlags.RESYNC) conn.resync();
     // The event is a Chunk itself (read in place; the parser copies what it keeps).
-    conn.feed(ev.direction === Direction.INGRESS, ev);
+    conn.feed(ev.direction === Direction.INGRESS, ev, this.now);
   }
 
   /** Periodic housekeeping: flush quiet inferred responses, forget idle connections and stale resources. */
@@ -148,7 +153,7 @@ export class HttpProcessor {
   }
 
   private resourceFor(pid: number): Resource {
-    const now = Date.now();
+    const now = this.now;
     const cached = this.resources.get(pid);
     // Short-lived cache: discovery may learn the process's name a moment after its first request.
     if (cached && now - cached.at < 5000) return cached.r;

@@ -70,6 +70,8 @@ export const MAX_HEAD_BYTES = 16384;
 const EMPTY = Buffer.alloc(0);
 const MAX_CHUNK_LINE = 256;
 const MAX_TRAILER_BYTES = 8192;
+/** A message's framing until its owner decides it (shared: one fewer object per message). */
+const NO_FRAMING_YET: Framing = { type: 'none' };
 
 /** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n"), searching from `from`; -1 if none. */
 function headEnd(buf: Buffer, from: number): number {
@@ -409,7 +411,7 @@ export class HttpStreamParser {
     }
     const message: HttpMessage = {
       head, startPos: this.expected - size, endPos: this.expected, first: this.headStart ?? edge, last: edge,
-      framing: { type: 'none' }, inferredEnd: false,
+      framing: NO_FRAMING_YET, inferredEnd: false,
     };
     this.current = message;
     const framing = this.listener.onHead(message);

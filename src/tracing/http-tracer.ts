@@ -28,13 +28,14 @@ export const HTTP_PROGRAMS = [
 
 const SWEEP_INTERVAL_MS = 1000;
 /**
- * Batches are held until this many events wait or COALESCE_MS passed, then processed together: at low rates the
- * core delivers a few requests per 20 ms poll, and each small batch runs on cold caches (measured with
- * bench/lib/http-tracing-micro.mjs: ~9 µs per exchange in batches of 20 every 20 ms, ~6 µs in batches of 100
- * every 100 ms, ~4 µs hot). Spans reach the pipeline at most COALESCE_MS later; memory stays bounded.
+ * Batches are held until agent.ebpf.http.batch_delay passed (or this many events / bytes wait), then processed
+ * together: the per-request cost depends on the burst size far more than on the rate, because each burst first
+ * warms the CPU caches (code, connection state) the traced workload evicted meanwhile. Measured in the running
+ * agent, nginx at 1k req/s (bench/lib/http-tracing-profile.mjs): one burst per 200 ms delivery ~14 µs of agent
+ * CPU per request, one per second ~9 µs. Memory stays bounded by the two caps.
  */
-const COALESCE_EVENTS = 1024;
-const COALESCE_MS = 100;
+const COALESCE_EVENTS = 4096;
+const COALESCE_BYTES = 4 << 20;
 
 export interface HttpTracerDeps {
   ebpf: EbpfCore;
@@ -64,6 +65,7 @@ class HttpTracerImpl implements HttpTracer {
   private metricsTimer?: NodeJS.Timeout;
   private failure = '';
   private readonly clock = new MonotonicClock();
+  private batchDelayMs: number;
   private readonly red: RedMetrics;
   private readonly processor: HttpProcessor;
   private readonly listeners = new Set<(s: Span) => void>();
@@ -72,6 +74,7 @@ class HttpTracerImpl implements HttpTracer {
   private batch: Span[] = [];
   private pending: EventBatch[] = [];
   private pendingEvents = 0;
+  private pendingBytes = 0;
   private coalesceTimer?: NodeJS.Timeout;
   /** Requests counted per batch, added to telegen_http_requests_total once per batch (a labelled inc costs ~µs). */
   private serverCount = 0;
@@ -86,6 +89,7 @@ class HttpTracerImpl implements HttpTracer {
   constructor(private readonly ctx: SubsystemContext, private readonly deps: HttpTracerDeps) {
     this.config = ctx.config;
     const http = this.config.agent.ebpf.http;
+    this.batchDelayMs = parseDuration(http.batch_delay);
     this.red = new RedMetrics(http.max_metric_series);
     this.processor = new HttpProcessor({
       keepQuery: http.keep_query, routePatterns: http.route_patterns, maxConnections: http.max_connections,
@@ -95,7 +99,7 @@ class HttpTracerImpl implements HttpTracer {
         this.batch.push(b.span);
         if (kind === 'server') this.serverCount++;
         else this.clientCount++;
-        if (!this.red.record(kind, b.span.resource, b.method, b.status, b.route, seconds, b.span.endTimeUnixNano)) this.drop('metric_series_limit');
+        if (!this.red.record(kind, b.span.resource, b.method, b.status, b.route, seconds, b.span.endTimeUnixNano, this.processor.now)) this.drop('metric_series_limit');
         for (const l of this.listeners) l(b.span);
       },
       onDrop: (r: DropReason) => this.drop(r),
@@ -178,6 +182,7 @@ class HttpTracerImpl implements HttpTracer {
     const before = previous.agent.ebpf.http;
     this.config = config;
     const http = config.agent.ebpf.http;
+    this.batchDelayMs = parseDuration(http.batch_delay);
     this.processor.reconfigure({ keepQuery: http.keep_query, routePatterns: http.route_patterns, maxConnections: http.max_connections });
     this.red.setMaxSeries(http.max_metric_series);
     // capture_bytes and map sizes are load-time constants: reload the object when they change.
@@ -255,8 +260,9 @@ class HttpTracerImpl implements HttpTracer {
   private onBatch(b: EventBatch): void {
     this.pending.push(b);
     this.pendingEvents += b.offsets.length;
-    if (this.pendingEvents >= COALESCE_EVENTS) this.drain();
-    else this.coalesceTimer ??= setTimeout(() => this.drain(), COALESCE_MS).unref();
+    this.pendingBytes += b.buf.length;
+    if (this.pendingEvents >= COALESCE_EVENTS || this.pendingBytes >= COALESCE_BYTES) this.drain();
+    else this.coalesceTimer ??= setTimeout(() => this.drain(), this.batchDelayMs).unref();
   }
 
   /** Process every batch held, in order. */
@@ -266,6 +272,9 @@ class HttpTracerImpl implements HttpTracer {
     const batches = this.pending;
     this.pending = [];
     this.pendingEvents = 0;
+    this.pendingBytes = 0;
+    // One clock read per burst for the per-connection activity times (idle expiry works in seconds).
+    this.processor.now = Date.now();
     for (const b of batches) this.process(b);
     this.flushSpans();
   }

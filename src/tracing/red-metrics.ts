@@ -56,7 +56,8 @@ export class RedMetrics {
     return this.count;
   }
 
-  record(kind: RequestKind, resource: Resource, method: string, status: number, route: string | undefined, seconds: number, nowNs: bigint): boolean {
+  /** `nowMs`: wall-clock ms for idle expiry (coarse is fine: series idle for minutes are forgotten). */
+  record(kind: RequestKind, resource: Resource, method: string, status: number, route: string | undefined, seconds: number, nowNs: bigint, nowMs = Date.now()): boolean {
     let rid = this.ids.get(resource);
     if (rid === undefined) this.ids.set(resource, (rid = resourceId(resource)));
     const gkey = kind === 'server' ? `s${rid}` : `c${rid}`;
@@ -83,7 +84,7 @@ export class RedMetrics {
       byStatus.set(status, s);
       this.count++;
     }
-    s.lastUpdateMs = Date.now();
+    s.lastUpdateMs = nowMs;
     s.count++;
     s.sum += seconds;
     if (seconds < s.min) s.min = seconds;

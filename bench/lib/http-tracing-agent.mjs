@@ -9,7 +9,7 @@
 //             "shed": exchanges the kernel did not capture because the agent was behind, "events": ring-buffer
 //             records received, "batches": deliveries with HTTP events (with countBatches)}
 // argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu?,
-//   countBatches?, profileFile? }.
+//   countBatches?, profileFile?, batchDelay? (agent.ebpf.http.batch_delay) }.
 /* global structuredClone */
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -34,6 +34,7 @@ config.discovery.instrument = opts.instrument ?? [];
 config.discovery.exclude = opts.exclude ?? [];
 if (opts.nice !== undefined) config.agent.nice = opts.nice;
 if (opts.maxExchangesPerCpu !== undefined) config.agent.ebpf.http.max_exchanges_per_cpu = opts.maxExchangesPerCpu;
+if (opts.batchDelay !== undefined) config.agent.ebpf.http.batch_delay = opts.batchDelay;
 if (opts.shedPercent !== undefined) config.agent.ebpf.http.shed_backlog_percent = opts.shedPercent;
 // As `telegen run` does: every agent thread yields the CPU to the workload (agent.nice).
 lowerCpuPriority(config.agent.nice);

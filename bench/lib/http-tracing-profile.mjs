@@ -5,7 +5,8 @@
 // ring-buffer poll thread...), ring-buffer deliveries and HTTP events per second, context switches per second.
 // PROFILE_FILE=x.cpuprofile: a V8 CPU profile (200 µs sampling) of the on window only (wall time in JS: a
 // thread preempted by the workload inflates what it was running). PERF_FILE=x.data: `perf record -g` of the agent
-// during the on window (CPU time; with PROFILE_NODE_FLAGS=--perf-basic-prof for JS frames).
+// during the on window (CPU time; with PROFILE_NODE_FLAGS=--perf-basic-prof for JS frames). BATCH_DELAY=100ms:
+// agent.ebpf.http.batch_delay of the agent.
 //   npx tsx bench/lib/http-tracing-profile.mjs [rate=1000] [seconds=10]
 // Run it under the bench lock (flock /tmp/telegen-bench.lock ...): it needs the same quiet CPU as the bench.
 import { spawn } from 'node:child_process';
@@ -66,7 +67,7 @@ const url = `http://127.0.0.1:${port}/index.html`;
 const flags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const agent = spawn(process.execPath, [...flags, join(import.meta.dirname, 'http-tracing-agent.mjs'), JSON.stringify({
   port, instrument: [{ exe_path: '*/nginx', open_ports: String(port) }], exclude: [{ exe_path: '*/wrk' }], countBatches: true,
-  profileFile: process.env.PROFILE_FILE,
+  profileFile: process.env.PROFILE_FILE, ...(process.env.BATCH_DELAY ? { batchDelay: process.env.BATCH_DELAY } : {}),
 })], { stdio: ['pipe', 'pipe', 'inherit'] });
 const replies = [];
 createInterface({ input: agent.stdout }).on('line', (l) => {

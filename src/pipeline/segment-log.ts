@@ -1,19 +1,23 @@
 // A persistent FIFO of encoded batches for one signal: append-only segment files of checksummed records under
-// <directory>/<signal>/, an `ack` cursor written atomically after the backend acknowledged a batch, and
+// <directory>/<signal>/, an `ack` cursor written atomically after the backend acknowledged batches, and
 // segments deleted once every record in them is acknowledged. On open, a torn or corrupt tail (short header,
 // bad magic, length past the end, CRC mismatch) is truncated and counted — never a crash loop.
 // Writes are plain write(2) calls (no fsync per batch): a killed process loses nothing already appended; a
 // power loss may lose the last moments.
-// The ack cursor is one fixed-size line rewritten in place with pwrite(2) (one syscall per acknowledged batch,
-// not open+write+close+rename), carrying its own CRC: a torn or unreadable cursor means "nothing acknowledged",
-// i.e. duplicates after a restart, never a cursor pointing into the middle of a record.
-// Nothing is allocated per batch: append writes the encoder's own buffer, and read() fills one buffer reused
-// for every batch (read back from the page cache: cheaper than keeping a copy of each batch alive until its
-// ack, which costs garbage-collector work in proportion to the backlog). That buffer grows geometrically to the
-// largest batch and is given back when the lane is idle (trim) if it grew past 1 MiB.
+// Sent from memory: append also copies the batch into a pooled 4 MiB slab (./chunk-pool.ts; a memcpy, ~3x
+// cheaper than reading it back with pread(2)), and read() lends those bytes. Only a batch whose copy was given up
+// is read back from the file: recovered after a restart, larger than a slab, or appended while the slabs held
+// by segment logs were at their cap (MEMORY_CHUNKS: a long outage's backlog lives on disk, not in RSS) — counted
+// in `memory.readBack`. The read-back buffer grows geometrically to the largest batch and is given back when the
+// lane is idle (trim) if it grew past 1 MiB.
+// The ack cursor is one fixed-size line rewritten in place with pwrite(2), carrying its own CRC: a torn or
+// unreadable cursor means "nothing acknowledged", i.e. duplicates after a restart, never a cursor pointing into
+// the middle of a record. It is written at most every CURSOR_DELAY_MS (and at close), not once per batch: a
+// crash replays at most that much of what was acknowledged — duplicates, which at-least-once allows.
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { CHUNK_BYTES, returnChunk, takeChunk, type Chunk } from './chunk-pool.js';
 import type { BatchStore, DiskBudget, StoredBatch } from './store.js';
 
 const MAGIC = 0x31514754; // "TGQ1" little-endian: the payload is protobuf
@@ -23,8 +27,17 @@ const MAX_RECORD = 256 * 1024 * 1024;
 /** The read-back buffer is kept across idle periods up to this size (a 2048-span batch is ~620 KB). */
 const KEEP_READ_BUFFER = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Slabs held by all segment logs of the process together (4 MiB each): the in-memory copies' bound. */
+const MEMORY_CHUNKS = 8;
+let chunksHeld = 0;
+/** The ack cursor is rewritten at most this often while batches are being acknowledged. */
+export const CURSOR_DELAY_MS = 50;
 
-interface Entry extends StoredBatch { seg: number; offset: number; len: number }
+/** chunk/at: the in-memory copy of the payload, when kept. */
+interface Entry extends StoredBatch { seg: number; offset: number; len: number; chunk: Chunk | null; at: number }
+
+/** Batches appended with an in-memory copy, and batches sent after reading them back from the segment file. */
+export interface MemoryStats { kept: number; readBack: number }
 
 export interface RecoveryStats { records: number; items: number; truncatedBytes: number; corruptRecords: number }
 
@@ -39,6 +52,13 @@ export class SegmentLog implements BatchStore {
   private items = 0;
   private readBuf = EMPTY;
   private cursorFd: number | null = null;
+  /** The cursor not yet written (acknowledged since the last write), and the timer that writes it. */
+  private cursorDue: { seg: number; offset: number } | null = null;
+  private cursorTimer: NodeJS.Timeout | null = null;
+  private current: Chunk | null = null; // the slab appends copy into
+  private readonly chunks = new Set<Chunk>(); // every slab this log holds (counted in chunksHeld)
+  private lastRead: Chunk | null = null;
+  readonly memory: MemoryStats = { kept: 0, readBack: 0 };
   readonly recovery: RecoveryStats = { records: 0, items: 0, truncatedBytes: 0, corruptRecords: 0 };
 
   constructor(private readonly dir: string, private readonly budget: DiskBudget, private readonly segmentSize = 4 * 1024 * 1024) {
@@ -61,7 +81,8 @@ export class SegmentLog implements BatchStore {
       const offset = this.segBytes.get(this.activeSeg) ?? 0;
       writeAll(this.activeFd!, header, payload, offset);
       this.segBytes.set(this.activeSeg, offset + size);
-      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, gzip });
+      const chunk = this.keep(payload);
+      this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, gzip, chunk, at: chunk ? chunk.used - payload.length : 0 });
       this.items += count;
       return true;
     } catch {
@@ -79,6 +100,12 @@ export class SegmentLog implements BatchStore {
 
   read(b: StoredBatch): Buffer {
     const e = b as Entry;
+    if (e.chunk) {
+      this.lastRead = e.chunk;
+      return e.chunk.buf.subarray(e.at, e.at + e.len);
+    }
+    this.lastRead = null;
+    this.memory.readBack++;
     let fd = this.readFds.get(e.seg);
     if (fd === undefined) {
       fd = openSync(this.segPath(e.seg), 'r');
@@ -96,11 +123,17 @@ export class SegmentLog implements BatchStore {
   }
 
   detachRead(): void {
-    this.readBuf = EMPTY; // the next read() allocates; the old buffer stays with whoever still holds it
+    // The next read() allocates; the old buffer stays with whoever still holds it.
+    if (!this.lastRead) this.readBuf = EMPTY;
+    else {
+      this.lastRead.lent = true; // never refilled nor pooled
+      if (this.lastRead === this.current) this.current = null;
+    }
   }
 
   trim(): void {
     if (this.readBuf.length > KEEP_READ_BUFFER) this.readBuf = EMPTY;
+    if (this.current?.live === 0) this.drop(this.current); // idle: the empty slab goes back to the pool
   }
 
   /** The oldest batch was acknowledged (or dropped for good): move the cursor, delete finished segments. */
@@ -109,6 +142,7 @@ export class SegmentLog implements BatchStore {
     if (!e || e.id !== b.id) return;
     this.head++;
     this.items -= e.count;
+    if (e.chunk) this.release(e.chunk);
     const next = this.entries[this.head];
     if (!next || next.seg !== e.seg) this.deleteSegment(e.seg);
     // Compact the index now and then so it does not grow with everything ever sent.
@@ -116,7 +150,20 @@ export class SegmentLog implements BatchStore {
       this.entries.splice(0, this.head);
       this.head = 0;
     }
-    this.writeCursor(next ? { seg: next.seg, offset: next.offset } : { seg: e.seg + 1, offset: 0 });
+    this.cursorDue = next ? { seg: next.seg, offset: next.offset } : { seg: e.seg + 1, offset: 0 };
+    this.cursorTimer ??= setTimeout(() => {
+      this.cursorTimer = null;
+      this.flushCursor();
+    }, CURSOR_DELAY_MS).unref();
+  }
+
+  /** Write the ack cursor now if acknowledgements are pending (close() does it too). */
+  flushCursor(): void {
+    if (this.cursorTimer) clearTimeout(this.cursorTimer);
+    this.cursorTimer = null;
+    const c = this.cursorDue;
+    this.cursorDue = null;
+    if (c) this.writeCursor(c);
   }
 
   pendingItems(): number {
@@ -128,11 +175,53 @@ export class SegmentLog implements BatchStore {
   }
 
   close(): void {
+    this.flushCursor();
+    // Slabs still holding unacknowledged batches go to the garbage collector (the batches are on disk).
+    for (const c of this.chunks) if (c.live === 0) returnChunk(c);
+    chunksHeld -= this.chunks.size;
+    this.chunks.clear();
+    this.current = null;
+    this.lastRead = null;
     this.closeActive();
     if (this.cursorFd !== null) closeSync(this.cursorFd);
     this.cursorFd = null;
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
+  }
+
+  /** Copy the payload into a slab; null when given up (too large, or the slabs are at their cap). */
+  private keep(payload: Buffer): Chunk | null {
+    const n = payload.length;
+    if (n > CHUNK_BYTES) return null;
+    let c = this.current;
+    if (!c || c.used + n > c.buf.length) {
+      if (c && c.live === 0) this.drop(c); // emptied but kept as current: no ack will come for it any more
+      this.current = null;
+      if (chunksHeld >= MEMORY_CHUNKS) return null;
+      c = takeChunk(n);
+      chunksHeld++;
+      this.chunks.add(c);
+      this.current = c;
+    }
+    payload.copy(c.buf, c.used);
+    c.used += n;
+    c.live++;
+    this.memory.kept++;
+    return c;
+  }
+
+  /** A batch kept in `c` was acknowledged. */
+  private release(c: Chunk): void {
+    if (--c.live > 0) return;
+    if (c === this.current && !c.lent) c.used = 0; // empty: fill it again from the start
+    else this.drop(c);
+  }
+
+  private drop(c: Chunk): void {
+    if (c === this.current) this.current = null;
+    if (!this.chunks.delete(c)) return;
+    chunksHeld--;
+    returnChunk(c);
   }
 
   private roll(): void {
@@ -222,7 +311,7 @@ export class SegmentLog implements BatchStore {
       const payload = Buffer.allocUnsafe(r.len);
       readSync(fd, payload, 0, r.len, pos + RECORD_HEADER);
       if (!recordChecksumOk(header, payload)) break;
-      this.entries.push({ id: this.nextId++, seg, offset: pos, len: r.len, count: r.count, points: r.points, bytes: RECORD_HEADER + r.len, gzip: r.gzip });
+      this.entries.push({ id: this.nextId++, seg, offset: pos, len: r.len, count: r.count, points: r.points, bytes: RECORD_HEADER + r.len, gzip: r.gzip, chunk: null, at: 0 });
       this.items += r.count;
       pos += RECORD_HEADER + r.len;
     }

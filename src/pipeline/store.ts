@@ -1,5 +1,6 @@
 // Where encoded batches wait for the backend: the persistent segment log by default, or memory when
 // `queue.persistent` is false. Both are FIFO and bounded by one byte budget shared by every signal.
+import { returnChunk, takeChunk, type Chunk } from './chunk-pool.js';
 
 /**
  * count: queue items (spans, Metric objects, log records); points: metric data points (= count for others);
@@ -48,25 +49,11 @@ export class DiskBudget {
   }
 }
 
-/**
- * A slab of batches appended back to back; `live` counts those not yet acknowledged; `lent`: a request that never
- * finished may still read from it, so it is never refilled or pooled (the garbage collector takes it).
- */
-interface Chunk { buf: Buffer; used: number; live: number; lent: boolean }
 interface MemEntry extends StoredBatch { chunk: Chunk; offset: number }
 
-const CHUNK_BYTES = 4 * 1024 * 1024;
 /**
- * Emptied chunks kept for reuse, process-wide (every signal's store, and a store re-created by a restart of the
- * pipeline), at most 8 (32 MiB). Fresh chunks are external memory to V8: allocating them in bursts triggers full
- * garbage collections that mark the whole heap — the pool keeps a backlog that comes and goes from doing that.
- */
-const chunkPool: Buffer[] = [];
-const POOL_MAX = 8;
-
-/**
- * `queue.persistent: false`: batches are copied into 4 MiB chunks (a batch larger than that gets its own), and a
- * chunk whose batches are all acknowledged is reused — no buffer per batch, so a backlog does not turn into
+ * `queue.persistent: false`: batches are copied into 4 MiB chunks (./chunk-pool.ts; a batch larger than that gets
+ * its own), and a chunk whose batches are all acknowledged is reused — no buffer per batch, so a backlog does not turn into
  * garbage-collector work. Bounded by the shared budget like the segment log.
  */
 export class MemoryStore implements BatchStore {
@@ -116,7 +103,7 @@ export class MemoryStore implements BatchStore {
       if (c.lent) {
         if (c === this.current) this.current = null; // never refilled: a lost request may still read it
       } else if (c === this.current) c.used = 0; // empty: fill it again from the start
-      else if (c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
+      else returnChunk(c);
     }
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches.splice(0, this.head);
@@ -132,15 +119,13 @@ export class MemoryStore implements BatchStore {
   close(): void {
     const c = this.current;
     this.current = null;
-    if (c && c.live === 0 && !c.lent && c.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c.buf);
+    if (c) returnChunk(c);
   }
 
   private newChunk(n: number): Chunk {
     // The chunk being replaced, if already empty, would otherwise never be pooled (no ack will come for it).
-    const old = this.current;
-    if (old && old.live === 0 && !old.lent && old.buf.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(old.buf);
-    const buf = n > CHUNK_BYTES ? Buffer.allocUnsafeSlow(n) : chunkPool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-    const c = { buf, used: 0, live: 0, lent: false };
+    if (this.current) returnChunk(this.current);
+    const c = takeChunk(n);
     this.current = c;
     return c;
   }

@@ -17,7 +17,7 @@ import { attributeCacheStats } from '../export/proto/attributes.js';
 import { encodeBorrowed } from '../export/proto/encode-otlp.js';
 import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
 import { SIGNAL_TYPES, type SignalItem, type SignalType } from '../model/signals.js';
-import { itemBytes } from './item-size.js';
+import { sizerFor } from './item-size.js';
 import { OtlpLane } from './otlp-lane.js';
 import { probeEndpoint } from './probe.js';
 import { RemoteWriteLane } from './remote-write-lane.js';
@@ -75,7 +75,7 @@ export class TelegenPipeline implements ExportPipeline {
     this.budget = new DiskBudget(ctx.config.queue.max_bytes);
     const q = <S extends SignalType>(s: S) => new SignalQueue<SignalItem[S]>(
       s === 'profiles' ? ctx.config.otlp.profiles.queue_capacity : ctx.config.otlp[s].queue_capacity,
-      ctx.config.queue.memory_bytes, (item) => itemBytes(s, item));
+      ctx.config.queue.memory_bytes, sizerFor(s));
     this.queues = { traces: q('traces'), metrics: q('metrics'), logs: q('logs'), profiles: q('profiles') };
     // The encoder's attribute cache is one per process; its counters are cumulative, so each registry adds the growth.
     const start = attributeCacheStats();

@@ -14,16 +14,23 @@ export class SignalQueue<T> {
   }
 
   offer(batch: readonly T[]): number {
+    // Room by count first (one comparison for the batch, not one per item), then item by item by bytes.
+    const room = Math.min(batch.length, this.capacity - this.length);
+    const items = this.items;
+    const sizes = this.sizes;
+    const sizeOf = this.sizeOf;
+    const max = this.maxBytes;
+    let bytes = this.bytes;
     let n = 0;
-    for (const item of batch) {
-      if (this.length >= this.capacity) break;
-      const size = this.sizeOf(item);
-      if (this.bytes + size > this.maxBytes && this.length > 0) break;
-      this.items.push(item);
-      this.sizes.push(size);
-      this.bytes += size;
-      n++;
+    for (; n < room; n++) {
+      const item = batch[n]!;
+      const size = sizeOf(item);
+      if (bytes + size > max && items.length > this.head) break; // an empty queue takes one item whatever its size
+      items.push(item);
+      sizes.push(size);
+      bytes += size;
     }
+    this.bytes = bytes;
     return n;
   }
 

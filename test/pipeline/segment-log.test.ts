@@ -167,4 +167,23 @@ describe('persistent segment log', () => {
     assert.deepEqual(readAckCursor(dir).offset, 3 * 120, 'written at close');
     assert.deepEqual(drainAll(new SegmentLog(dir, new DiskBudget(1 << 30))), [3]);
   });
+
+  it('a crash before the delayed cursor write replays acknowledged batches (duplicates) and loses none', () => {
+    const dir = tmp('seglog-crash');
+    const log = new SegmentLog(dir, new DiskBudget(1 << 30), 1000); // 8 records of 120 B per segment
+    for (let i = 0; i < 30; i++) log.append(payload(i), 1);
+    for (let i = 0; i < 20; i++) log.ack(log.peek()!); // two segments finished and deleted, cursor not yet written
+    assert.ok(segs(dir).length < 4, 'finished segments are deleted at once');
+    // "Crash": no close(), no cursor write; another process opens the directory.
+    const again = new SegmentLog(dir, new DiskBudget(1 << 30), 1000);
+    const replayed = drainAll(again);
+    again.close();
+    const firstUnacked = replayed.indexOf(20);
+    assert.ok(firstUnacked >= 0, `batch 20 is back (${replayed.join(',')})`);
+    assert.deepEqual(replayed.slice(firstUnacked), Array.from({ length: 10 }, (_, i) => i + 20), 'every unacknowledged batch, in order');
+    const dups = replayed.slice(0, firstUnacked);
+    assert.deepEqual(dups, [...dups].sort((a, b) => a - b), 'duplicates come first, in order');
+    assert.ok(dups.every((d) => d >= 16 && d < 20), `only acknowledged batches of the segment still on disk are repeated (${dups.join(',')})`);
+  });
 });
+

@@ -24,3 +24,18 @@ export function takeChunk(n: number): Chunk {
 export function returnChunk(c: Chunk): void {
   if (c.live === 0 && !c.lent && c.buf.length === CHUNK_BYTES && pool.length < POOL_MAX && !pool.includes(c.buf)) pool.push(c.buf);
 }
+
+/**
+ * Empty the pool (an idle agent keeps no slab: a 4 MiB slab written once stays resident, and the idle budget is
+ * 70 MB). Called by a lane that has been idle for a while; a busy lane elsewhere simply takes fresh slabs.
+ */
+export function releasePooledChunks(): number {
+  const n = pool.length;
+  pool.length = 0;
+  return n;
+}
+
+/** Slabs waiting in the pool (tests, status). */
+export function pooledChunks(): number {
+  return pool.length;
+}

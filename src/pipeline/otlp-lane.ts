@@ -6,6 +6,7 @@
 // gave up on (a hung transport) may still hold them, so then the store is told not to reuse that buffer.
 import type { OtlpTransport } from '../export/exporter.js';
 import { trimEncoder } from '../export/proto/encode-otlp.js';
+import { releasePooledChunks } from './chunk-pool.js';
 import type { ExportOutcome } from '../export/outcome.js';
 import type { OtlpSignal } from '../export/settings.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -94,6 +95,7 @@ export class OtlpLane {
     this.idleTimer = setTimeout(() => {
       if (this.running) return; // busy again: the next idle period re-arms
       this.store.trim();
+      releasePooledChunks();
       trimEncoder();
       if (++this.idleLooks < 2) this.idleTimer?.refresh();
     }, IDLE_TRIM_MS).unref();

@@ -90,7 +90,12 @@ export class MemoryStore implements BatchStore {
     if (this.lastRead === this.current && this.current.live === 0) this.current = null;
   }
   trim(): void {
-    // Chunks are a fixed 4 MiB (pooled, bounded) or exactly one oversized batch (dropped once acknowledged).
+    // Chunks are a fixed 4 MiB (pooled, bounded) or exactly one oversized batch (dropped once acknowledged); an
+    // emptied current one goes back to the pool, which the idle lane then empties (releasePooledChunks).
+    if (this.current?.live === 0 && !this.current.lent) {
+      returnChunk(this.current);
+      this.current = null;
+    }
   }
   ack(b: StoredBatch): void {
     const e = this.batches[this.head];

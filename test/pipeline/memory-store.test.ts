@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DiskBudget, MemoryStore } from '../../src/pipeline/store.js';
+import { pooledChunks, releasePooledChunks } from '../../src/pipeline/chunk-pool.js';
 
 /** A batch whose every byte says which batch it is (and where), so any overwrite shows. */
 function batch(id: number, size: number): Buffer {
@@ -62,6 +63,21 @@ describe('in-memory batch store', () => {
     assert.ok(store.read(store.peek()!).equals(batch(3, 1 << 20)));
     store.ack(store.peek()!);
     assert.ok(store.read(store.peek()!).equals(batch(9, 3.5 * (1 << 20))));
+  });
+
+  it('an idle store keeps no slab: trim returns the emptied one, the idle lane then empties the pool', () => {
+    releasePooledChunks();
+    const store = new MemoryStore(new DiskBudget(1 << 30));
+    store.append(batch(1, 1000), 1);
+    store.trim(); // a batch is pending: its slab stays
+    assert.equal(pooledChunks(), 0);
+    store.ack(store.peek()!);
+    store.trim();
+    assert.equal(pooledChunks(), 1, 'the emptied slab went back to the pool');
+    assert.equal(releasePooledChunks(), 1);
+    assert.equal(pooledChunks(), 0);
+    store.append(batch(2, 1000), 1); // and the store works on with a fresh slab
+    assert.ok(store.read(store.peek()!).equals(batch(2, 1000)));
   });
 
   it('refuses what does not fit the byte cap and takes it again once acknowledged data frees room', () => {

@@ -17,7 +17,7 @@
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CHUNK_BYTES, returnChunk, takeChunk, type Chunk } from './chunk-pool.js';
+import { SlabCopies, type Chunk, type SlabCap } from './chunk-pool.js';
 import type { BatchStore, DiskBudget, StoredBatch } from './store.js';
 
 const MAGIC = 0x31514754; // "TGQ1" little-endian: the payload is protobuf
@@ -28,8 +28,7 @@ const MAX_RECORD = 256 * 1024 * 1024;
 const KEEP_READ_BUFFER = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Slabs held by all segment logs of the process together (4 MiB each): the in-memory copies' bound. */
-const MEMORY_CHUNKS = 8;
-let chunksHeld = 0;
+const MEMORY_CHUNKS: SlabCap = { held: 0, max: 8 };
 /** The ack cursor is rewritten at most this often while batches are being acknowledged. */
 export const CURSOR_DELAY_MS = 50;
 
@@ -55,9 +54,7 @@ export class SegmentLog implements BatchStore {
   /** The cursor not yet written (acknowledged since the last write), and the timer that writes it. */
   private cursorDue: { seg: number; offset: number } | null = null;
   private cursorTimer: NodeJS.Timeout | null = null;
-  private current: Chunk | null = null; // the slab appends copy into
-  private readonly chunks = new Set<Chunk>(); // every slab this log holds (counted in chunksHeld)
-  private lastRead: Chunk | null = null;
+  private readonly slabs = new SlabCopies(MEMORY_CHUNKS);
   readonly memory: MemoryStats = { kept: 0, readBack: 0 };
   readonly recovery: RecoveryStats = { records: 0, items: 0, truncatedBytes: 0, corruptRecords: 0 };
 
@@ -81,7 +78,8 @@ export class SegmentLog implements BatchStore {
       const offset = this.segBytes.get(this.activeSeg) ?? 0;
       writeAll(this.activeFd!, header, payload, offset);
       this.segBytes.set(this.activeSeg, offset + size);
-      const chunk = this.keep(payload);
+      const chunk = this.slabs.copy(payload); // null: given up (larger than a slab, or the cap) — read back then
+      if (chunk) this.memory.kept++;
       this.entries.push({ id: this.nextId++, seg: this.activeSeg, offset, len: payload.length, count, points, bytes: size, gzip, chunk, at: chunk ? chunk.used - payload.length : 0 });
       this.items += count;
       return true;
@@ -100,11 +98,8 @@ export class SegmentLog implements BatchStore {
 
   read(b: StoredBatch): Buffer {
     const e = b as Entry;
-    if (e.chunk) {
-      this.lastRead = e.chunk;
-      return e.chunk.buf.subarray(e.at, e.at + e.len);
-    }
-    this.lastRead = null;
+    if (e.chunk) return this.slabs.read(e.chunk, e.at, e.len);
+    this.slabs.readElsewhere();
     this.memory.readBack++;
     let fd = this.readFds.get(e.seg);
     if (fd === undefined) {
@@ -124,16 +119,12 @@ export class SegmentLog implements BatchStore {
 
   detachRead(): void {
     // The next read() allocates; the old buffer stays with whoever still holds it.
-    if (!this.lastRead) this.readBuf = EMPTY;
-    else {
-      this.lastRead.lent = true; // never refilled nor pooled
-      if (this.lastRead === this.current) this.current = null;
-    }
+    if (!this.slabs.detachRead()) this.readBuf = EMPTY;
   }
 
   trim(): void {
     if (this.readBuf.length > KEEP_READ_BUFFER) this.readBuf = EMPTY;
-    if (this.current?.live === 0) this.drop(this.current); // idle: the empty slab goes back to the pool
+    this.slabs.trim(); // idle: the empty slab goes back to the pool
   }
 
   /** The oldest batch was acknowledged (or dropped for good): move the cursor, delete finished segments. */
@@ -142,7 +133,7 @@ export class SegmentLog implements BatchStore {
     if (!e || e.id !== b.id) return;
     this.head++;
     this.items -= e.count;
-    if (e.chunk) this.release(e.chunk);
+    if (e.chunk) this.slabs.release(e.chunk);
     const next = this.entries[this.head];
     if (!next || next.seg !== e.seg) this.deleteSegment(e.seg);
     // Compact the index now and then so it does not grow with everything ever sent.
@@ -177,51 +168,12 @@ export class SegmentLog implements BatchStore {
   close(): void {
     this.flushCursor();
     // Slabs still holding unacknowledged batches go to the garbage collector (the batches are on disk).
-    for (const c of this.chunks) if (c.live === 0) returnChunk(c);
-    chunksHeld -= this.chunks.size;
-    this.chunks.clear();
-    this.current = null;
-    this.lastRead = null;
+    this.slabs.close();
     this.closeActive();
     if (this.cursorFd !== null) closeSync(this.cursorFd);
     this.cursorFd = null;
     for (const fd of this.readFds.values()) closeSync(fd);
     this.readFds.clear();
-  }
-
-  /** Copy the payload into a slab; null when given up (too large, or the slabs are at their cap). */
-  private keep(payload: Buffer): Chunk | null {
-    const n = payload.length;
-    if (n > CHUNK_BYTES) return null;
-    let c = this.current;
-    if (!c || c.used + n > c.buf.length) {
-      if (c && c.live === 0) this.drop(c); // emptied but kept as current: no ack will come for it any more
-      this.current = null;
-      if (chunksHeld >= MEMORY_CHUNKS) return null;
-      c = takeChunk(n);
-      chunksHeld++;
-      this.chunks.add(c);
-      this.current = c;
-    }
-    payload.copy(c.buf, c.used);
-    c.used += n;
-    c.live++;
-    this.memory.kept++;
-    return c;
-  }
-
-  /** A batch kept in `c` was acknowledged. */
-  private release(c: Chunk): void {
-    if (--c.live > 0) return;
-    if (c === this.current && !c.lent) c.used = 0; // empty: fill it again from the start
-    else this.drop(c);
-  }
-
-  private drop(c: Chunk): void {
-    if (c === this.current) this.current = null;
-    if (!this.chunks.delete(c)) return;
-    chunksHeld--;
-    returnChunk(c);
   }
 
   private roll(): void {

@@ -1,6 +1,6 @@
 // Where encoded batches wait for the backend: the persistent segment log by default, or memory when
 // `queue.persistent` is false. Both are FIFO and bounded by one byte budget shared by every signal.
-import { returnChunk, takeChunk, type Chunk } from './chunk-pool.js';
+import { SlabCopies, type Chunk } from './chunk-pool.js';
 
 /**
  * count: queue items (spans, Metric objects, log records); points: metric data points (= count for others);
@@ -61,18 +61,13 @@ export class MemoryStore implements BatchStore {
   private head = 0;
   private nextId = 1;
   private items = 0;
-  private current: Chunk | null = null;
-  private lastRead: Chunk | null = null;
+  private readonly slabs = new SlabCopies();
   constructor(private readonly budget: DiskBudget) {}
   append(payload: Buffer, count: number, points = count, gzip = false): boolean {
     const n = payload.length;
     if (!this.budget.reserve(n)) return false;
-    let c = this.current;
-    if (!c || c.used + n > c.buf.length) c = this.newChunk(n);
-    payload.copy(c.buf, c.used);
-    this.batches.push({ id: this.nextId++, count, points, bytes: n, gzip, chunk: c, offset: c.used });
-    c.used += n;
-    c.live++;
+    const chunk = this.slabs.copy(payload)!; // no cap: never given up
+    this.batches.push({ id: this.nextId++, count, points, bytes: n, gzip, chunk, offset: chunk.used - n });
     this.items += count;
     return true;
   }
@@ -81,21 +76,14 @@ export class MemoryStore implements BatchStore {
   }
   read(b: StoredBatch): Buffer {
     const e = b as MemEntry;
-    this.lastRead = e.chunk;
-    return e.chunk.buf.subarray(e.offset, e.offset + e.bytes);
+    return this.slabs.read(e.chunk, e.offset, e.bytes);
   }
   detachRead(): void {
-    if (!this.lastRead) return;
-    this.lastRead.lent = true;
-    if (this.lastRead === this.current && this.current.live === 0) this.current = null;
+    this.slabs.detachRead();
   }
   trim(): void {
-    // Chunks are a fixed 4 MiB (pooled, bounded) or exactly one oversized batch (dropped once acknowledged); an
-    // emptied current one goes back to the pool, which the idle lane then empties (releasePooledChunks).
-    if (this.current?.live === 0 && !this.current.lent) {
-      returnChunk(this.current);
-      this.current = null;
-    }
+    // The emptied current slab goes back to the pool, which the idle lane then empties (releasePooledChunks).
+    this.slabs.trim();
   }
   ack(b: StoredBatch): void {
     const e = this.batches[this.head];
@@ -103,13 +91,7 @@ export class MemoryStore implements BatchStore {
     this.batches[this.head++] = undefined as never;
     this.items -= e.count;
     this.budget.release(e.bytes);
-    const c = e.chunk;
-    if (--c.live === 0) {
-      if (c.lent) {
-        if (c === this.current) this.current = null; // never refilled: a lost request may still read it
-      } else if (c === this.current) c.used = 0; // empty: fill it again from the start
-      else returnChunk(c);
-    }
+    this.slabs.release(e.chunk);
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches.splice(0, this.head);
       this.head = 0;
@@ -122,16 +104,6 @@ export class MemoryStore implements BatchStore {
     return this.batches.length - this.head;
   }
   close(): void {
-    const c = this.current;
-    this.current = null;
-    if (c) returnChunk(c);
-  }
-
-  private newChunk(n: number): Chunk {
-    // The chunk being replaced, if already empty, would otherwise never be pooled (no ack will come for it).
-    if (this.current) returnChunk(this.current);
-    const c = takeChunk(n);
-    this.current = c;
-    return c;
+    this.slabs.close();
   }
 }

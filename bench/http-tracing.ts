@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
 import { startNginx } from './lib/nginx.js';
+import { wrkLoader, type WrkResult } from './lib/wrk.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -35,40 +36,9 @@ const AGENT_KNOBS = {
   ...(process.env.BENCH_SHED_PERCENT !== undefined ? { shedPercent: Number(process.env.BENCH_SHED_PERCENT) } : {}),
 };
 
-interface Load { rps: number; requests: number; p99: number; errors: number }
+type Load = WrkResult;
 interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number }
 type Loader = (rate: number, seconds?: number) => Promise<Load>;
-
-/** wrk, one thread, CONNECTIONS connections; a fixed rate is a per-connection pause between requests (Lua delay()). */
-function wrkLoader(url: string, dir: string): Loader {
-  const script = join(dir, 'report.lua');
-  writeFileSync(script, `
-local d = tonumber(os.getenv("WRK_DELAY_MS") or "0")
-if d > 0 then function delay() return d end end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"p99_us":%d}\\n', summary.requests,
-    summary.duration, e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(99)))
-end`);
-  return (rate, seconds = SECONDS) => new Promise((resolve, reject) => {
-    // Each connection does request → response → pause: the pause is what is left of its share of the period.
-    const delayMs = rate > 0 ? Math.max(1, Math.round((CONNECTIONS * 1000) / rate - 0.2)) : 0;
-    const p = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url], {
-      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, WRK_DELAY_MS: String(delayMs) },
-    });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').at(-1)!) as { requests: number; duration_us: number; errors: number; p99_us: number };
-        resolve({ rps: r.requests / (r.duration_us / 1e6), requests: r.requests, p99: r.p99_us / 1000, errors: r.errors });
-      } catch (e) {
-        reject(new Error(`wrk output: ${out}: ${(e as Error).message}`));
-      }
-    });
-  });
-}
 
 /**
  * autocannon (a Node client, itself traced in "both ends traced"), run by `node` (a link to this Node binary
@@ -216,7 +186,8 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     await waitForPort(port);
-    const wrk = wrkLoader(url, dir);
+    const wrkAt = wrkLoader(url, dir, CONNECTIONS);
+    const wrk: Loader = (rate, seconds = SECONDS) => wrkAt(rate, seconds);
     await wrk(0, 2); // warm-up
     // Other engineers' servers (nginx among them) run on this host too: selecting ours by executable AND port
     // keeps their traffic out of the measurement; the load tool is excluded by its executable.

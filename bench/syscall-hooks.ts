@@ -12,7 +12,7 @@
 // bpf/http.bpf.c as of ALTERNATIVE_COMMIT, built from git here: cheaper per hooked call, dearer for every other
 // syscall, and no entry time for a client's blocking request write — docs/http-tracing.md "Cost"). Reported: ns per syscall or request (the best window of each kind) and the throughput ratio to no
 // hooks. (Other layouts measured once and dropped are in docs/http-tracing.md "Cost".)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { HTTP_PROGRAMS } from '../src/tracing/http-tracer.js';
 import { bpfSkipReason, testContext } from '../test/ebpf/helpers.js';
 import { writeBenchSection } from './lib/report.js';
 import { startNginx } from './lib/nginx.js';
+import { wrkLoader } from './lib/wrk.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
@@ -82,19 +83,6 @@ function loopWorkload(bin: string, name: string, what: string, syscalls: number)
 }
 
 /** wrk -t1 -c16 on the nginx page for NGINX_SECONDS: ns per request (1e9 / req/s). */
-function wrkWindow(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('wrk', ['-t1', '-c16', `-d${NGINX_SECONDS}s`, url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', () => {
-      const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      if (m) resolve(1e9 / Number(m[1]));
-      else reject(new Error(`wrk output: ${out}`));
-    });
-  });
-}
 interface Mode { name: string; on(): void; off(): void }
 
 /** bpf/http.bpf.c and its headers as of ALTERNATIVE_COMMIT, compiled like bpf/Makefile does; undefined without git. */
@@ -152,7 +140,10 @@ async function main(): Promise<void> {
   await core.start();
   try {
     await waitForPort(port);
-    await wrkWindow(url); // warm-up
+    const wrk = wrkLoader(url, dir, 16);
+    /** ns per request, flat out. */
+    const wrkWindow = async (): Promise<number> => 1e9 / (await wrk(0, NGINX_SECONDS)).rps;
+    await wrkWindow(); // warm-up
     const alternativeObject = buildAlternative(dir);
     // Loaded as the agent loads them, nothing selected (every process is an untraced one) except nginx in the
     // last workload; a bucket of 1 exchange per second per CPU sheds practically every exchange there.
@@ -170,13 +161,13 @@ async function main(): Promise<void> {
       loopWorkload(bin, 'pipe', 'write + read of 1 byte on a pipe (hooked numbers)', 2),
       loopWorkload(bin, 'epoll', 'epoll_wait(0) + futex wake (numbers not hooked)', 2),
       loopWorkload(bin, 'getppid', 'getppid (not hooked; the cheapest syscall)', 1),
-      { name: 'nginx', what: 'nginx + wrk at saturation, nothing traced', unit: 'request', run: () => wrkWindow(url) },
+      { name: 'nginx', what: 'nginx + wrk at saturation, nothing traced', unit: 'request', run: wrkWindow },
       {
         name: 'nginx-shed', what: 'nginx + wrk at saturation, nginx traced, every exchange shed (the floor)', unit: 'request',
         run: async () => {
           traceNginx(handles, nginx.pid!, true);
           try {
-            return await wrkWindow(url); // wrk opens new connections: nginx's accepts register them
+            return await wrkWindow(); // wrk opens new connections: nginx's accepts register them
           } finally {
             traceNginx(handles, nginx.pid!, false);
           }

@@ -10,37 +10,18 @@
 //   npx tsx bench/lib/http-tracing-profile.mjs [rate=1000] [seconds=10]
 // Run it under the bench lock (flock /tmp/telegen-bench.lock ...): it needs the same quiet CPU as the bench.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startNginx } from './nginx.ts';
+import { wrkLoader } from './wrk.ts';
 import { freePort, waitForPort } from '../../test/tracing/helpers.ts';
 
 const RATE = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 10);
 const CONNECTIONS = 16;
 const CLK_TCK = 100;
-
-function wrk(url, dir, rate, seconds) {
-  const script = join(dir, 'report.lua');
-  writeFileSync(script, `
-local d = tonumber(os.getenv("WRK_DELAY_MS") or "0")
-if d > 0 then function delay() return d end end
-done = function(summary, latency, requests)
-  io.write(string.format('{"requests":%d,"duration_us":%d}\\n', summary.requests, summary.duration))
-end`);
-  const delayMs = rate > 0 ? Math.max(1, Math.round((CONNECTIONS * 1000) / rate - 0.2)) : 0;
-  return new Promise((resolve, reject) => {
-    const p = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '-s', script, url], {
-      stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, WRK_DELAY_MS: String(delayMs) },
-    });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d.toString()));
-    p.on('error', reject);
-    p.on('close', () => resolve(JSON.parse(out.trim().split('\n').at(-1))));
-  });
-}
 
 /** CPU ticks and context switches per thread of `pid`, by thread name and id. */
 function threadTicks(pid) {
@@ -64,6 +45,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tg-prof-http-'));
 const port = await freePort();
 const nginx = startNginx(dir, port);
 const url = `http://127.0.0.1:${port}/index.html`;
+const wrk = wrkLoader(url, dir, CONNECTIONS);
 const flags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const agent = spawn(process.execPath, [...flags, join(import.meta.dirname, 'http-tracing-agent.mjs'), JSON.stringify({
   port, instrument: [{ exe_path: '*/nginx', open_ports: String(port) }], exclude: [{ exe_path: '*/wrk' }], countBatches: true,
@@ -82,11 +64,11 @@ const command = (c) => new Promise((resolve) => {
 async function window(label) {
   const s0 = await command('stats');
   const t0 = threadTicks(agent.pid);
-  const r = await wrk(url, dir, RATE, SECONDS);
+  const r = await wrk(RATE, SECONDS);
   await new Promise((res) => setTimeout(res, 1500)); // delivery_latency + batch_delay
   const s1 = await command('stats');
   const t1 = threadTicks(agent.pid);
-  const secs = r.duration_us / 1e6;
+  const secs = r.requests / r.rps;
   const threads = Object.entries(t1).filter(([name, v]) => v.ticks - (t0[name]?.ticks ?? 0) > 0 || name.endsWith('main')).map(([name, v]) => `${name} ${(((v.ticks - (t0[name]?.ticks ?? 0)) * 1e6) / CLK_TCK / r.requests).toFixed(2)} µs/req, ${((v.cs - (t0[name]?.cs ?? 0)) / secs).toFixed(0)} cs/s`);
   console.log(`${label}: ${(r.requests / secs).toFixed(0)} req/s, agent ${((s1.cpuUs - s0.cpuUs) / r.requests).toFixed(2)} µs/req `
     + `(${((s1.cpuUs - s0.cpuUs) / 1e4 / secs).toFixed(2)}% of a core; system ${((s1.sysUs - s0.sysUs) / r.requests).toFixed(2)} µs/req), spans ${s1.spansOnPort - s0.spansOnPort}, `
@@ -110,7 +92,7 @@ agent.once('exit', (code) => {
 try {
   await waitForPort(port);
   await command('on');
-  await wrk(url, dir, 0, 2); // warm the JIT as the bench does
+  await wrk(0, 2); // warm the JIT as the bench does
   await command('off');
   const off = await window('off');
   await command('on');

@@ -3,6 +3,7 @@
 // the HTTP parser's, unknown paths, wrong methods — onto the API's error format.
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastJsonStringify from 'fast-json-stringify';
 import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from '../logging/logger.js';
 import type { SelfMetrics } from '../telemetry/self-metrics.js';
@@ -48,6 +49,12 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       sendError(reply as FastifyReply, toApiError(err));
     },
   });
+
+  // Response serializers are compiled on a route's first response instead of when the server starts: each route
+  // is registered twice (with its /api/v1 twin) and fastify compiles every response schema of every route eagerly,
+  // ~60 generated functions with their sources, which an idle agent that nobody asks would keep resident.
+  // Same compiler and options as fastify's default (fast-json-stringify; no shared schemas, no serializer options).
+  app.setSerializerCompiler(({ schema }) => lazySerializer(schema));
 
   const allowedByPath = new Map<string, string[]>();
   for (const r of opts.routes) {
@@ -148,6 +155,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
 function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.code(e.status).headers(e.headers).type(`${JSON_TYPE}; charset=utf-8`).send(JSON.stringify(e.body()));
+}
+
+type Serializer = (data: unknown) => string;
+
+/** A serializer that compiles its schema when first used. */
+function lazySerializer(schema: unknown): Serializer {
+  let compiled: Serializer | undefined;
+  return (data) => (compiled ??= fastJsonStringify(schema as fastJsonStringify.Schema) as Serializer)(data);
 }
 
 /** Fastify serializes a route's JSON responses with their schemas (fast-json-stringify); other types go as they are. */

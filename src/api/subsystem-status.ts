@@ -1,7 +1,7 @@
 // Subsystem status sections as the API serves them. A section comes from the subsystem's own status() through
 // AgentControl; it is checked against the API schema (a drifted shape is a loud 500, never a silently wrong
 // answer), and a subsystem that is not built is reported honestly as disabled with counts 0.
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
 import type { TObject } from '@sinclair/typebox';
 import type { AgentControl } from '../agent/control.js';
 import type { TelegenConfig } from '../config/schema.js';
@@ -13,12 +13,23 @@ import {
 
 interface Section<T> {
   name: string;
-  check: TypeCheck<TObject>;
+  schema: TObject;
+  /** Compiled on the section's first read (the compiler and the checks are not needed until someone asks). */
+  check?: TypeCheck<TObject>;
   disabled(config: TelegenConfig): T;
 }
 
 const section = <T>(name: string, schema: TObject, disabled: (c: TelegenConfig) => T): Section<T> =>
-  ({ name, check: TypeCompiler.Compile(schema), disabled });
+  ({ name, schema, disabled });
+
+/** TypeBox's compiler (~0.5 MB of heap with its value/errors modules) is imported by the first status read. */
+let compiler: Promise<typeof import('@sinclair/typebox/compiler')> | undefined;
+
+async function checkOf(s: Section<unknown>): Promise<TypeCheck<TObject>> {
+  if (s.check) return s.check;
+  const { TypeCompiler } = await (compiler ??= import('@sinclair/typebox/compiler'));
+  return (s.check ??= TypeCompiler.Compile(s.schema));
+}
 
 export const EBPF = section<EbpfStatus>('ebpf', EbpfStatusSchema, () => ({
   enabled: false, programs: [], maps: [], ringbuf: { size: 0, events_received: 0, events_lost: 0 },
@@ -41,11 +52,12 @@ export const PROFILING = section<ProfilingStatus>('profiling', ProfilingStatusSc
 }));
 
 /** The section's status, validated; the disabled shape when the subsystem is not built. */
-export function readSection<T>(control: AgentControl, s: Section<T>): T {
+export async function readSection<T>(control: AgentControl, s: Section<T>): Promise<T> {
   const value = control.subsystemStatus(s.name);
   if (value === undefined) return s.disabled(control.config());
-  if (!s.check.Check(value)) {
-    const first = s.check.Errors(value).First();
+  const check = s.check ?? await checkOf(s);
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
     throw apiErrors.internal(`the ${s.name} subsystem reported a status that does not match the API schema`, {
       subsystem: s.name, path: first?.path ?? '', problem: first?.message ?? 'invalid',
     });
@@ -65,12 +77,11 @@ export function formatUptime(ms: number): string {
 }
 
 /** GET /status: build, host and a summary of every section, exactly the reference's fields. */
-export function statusSummary(control: AgentControl, now = Date.now()): Status {
+export async function statusSummary(control: AgentControl, now = Date.now()): Promise<Status> {
+  const [ebpf, exp, disc, prof] = await Promise.all([
+    readSection(control, EBPF), readSection(control, EXPORT), readSection(control, DISCOVERY), readSection(control, PROFILING),
+  ]);
   const config = control.config();
-  const ebpf = readSection(control, EBPF);
-  const exp = readSection(control, EXPORT);
-  const disc = readSection(control, DISCOVERY);
-  const prof = readSection(control, PROFILING);
   return {
     version: control.build.version,
     commit: control.build.commit,

@@ -1,7 +1,8 @@
 // Prometheus remote write 1.0: metrics → WriteRequest (prompb) protobuf, snappy block-compressed.
 // Naming follows the OTel → Prometheus conventions: invalid characters become "_", monotonic sums get "_total",
 // histograms become _bucket{le}/_sum/_count; job = service.name, instance = host.name (or service.instance.id).
-import snappy from 'snappyjs';
+import { createRequire } from 'node:module';
+import type Snappy from 'snappyjs';
 import type { AttributeValue, Attributes } from '../../model/attributes.js';
 import type { Metric } from '../../model/metric.js';
 import { ProtoWriter } from '../proto/writer.js';
@@ -69,6 +70,10 @@ export function encodeWriteRequest(metrics: readonly Metric[]): { body: Buffer; 
   return { body: w.finish(), samples };
 }
 
+/** snappyjs is loaded by the first compression: an agent without remote write (the default) never loads it. */
+let snappyModule: typeof Snappy | undefined;
+const snappy = (): typeof Snappy => (snappyModule ??= createRequire(import.meta.url)('snappyjs') as typeof Snappy);
+
 export function compressWriteRequest(body: Buffer): Buffer {
-  return Buffer.from(snappy.compress(body));
+  return Buffer.from(snappy().compress(body));
 }

@@ -28,8 +28,6 @@ export const MAX_TARGET_LENGTH = 8192;
 const MAX_KEPT_VALUE = 1024;
 
 const DIGITS = /^\d{1,15}$/;
-const METHOD = /^[A-Z][A-Z_-]{0,23}$/;
-const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 
 /** Methods of RFC 9110 and common extensions; others are accepted when they look like a method token. */
 export const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -59,10 +57,6 @@ export function startLooksLikeHttp(bytes: Uint8Array, offset: number, end: numbe
   return n < 24 ? 'maybe' : 'no';
 }
 
-/** Control characters other than HTAB in a kept value: the value is refused (never exported). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
 /** Token characters (RFC 9110 §5.6.2), by char code. */
 const TOKEN_CHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHAR[c.charCodeAt(0)] = 1;
@@ -79,10 +73,23 @@ const byFirstChar = (names: string[]): Array<string[] | undefined> => {
 const REQUEST_BY_CHAR = byFirstChar(REQUEST_FIELDS);
 const RESPONSE_BY_CHAR = byFirstChar(RESPONSE_FIELDS);
 
-/** Does text[at, at + name.length) equal the lower-case `name`, ignoring ASCII case? (No lower-cased copy.) */
-function nameAt(text: string, at: number, name: string): boolean {
+/** latin1 text of bytes[start, end): one string, no intermediate Buffer view (works on any Uint8Array). */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+export const latin1 = (bytes: Uint8Array, start: number, end: number): string => latin1Slice.call(bytes, start, end);
+
+/** What String.prototype.trim removes, among latin1 characters (HTAB, LF, VT, FF, CR, SP, NBSP). */
+const isTrimmed = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+
+/** Index of byte `c` in bytes[from, to), or -1 (the native search may look past `to`: its answer is bounded). */
+function indexIn(bytes: Uint8Array, c: number, from: number, to: number): number {
+  const i = bytes.indexOf(c, from);
+  return i >= 0 && i < to ? i : -1;
+}
+
+/** Does bytes[at, at + name.length) equal the lower-case `name`, ignoring ASCII case? (No lower-cased copy.) */
+function nameAt(bytes: Uint8Array, at: number, name: string): boolean {
   for (let k = 0; k < name.length; k++) {
-    let c = text.charCodeAt(at + k);
+    let c = bytes[at + k]!;
     if (c >= 0x41 && c <= 0x5a) c |= 0x20;
     if (c !== name.charCodeAt(k)) return false;
   }
@@ -90,35 +97,51 @@ function nameAt(text: string, at: number, name: string): boolean {
 }
 
 /**
- * Parse a complete head (without the blank line); undefined when it is not a valid HTTP/1.x head. One pass over
- * the lines: each is `token:` (only its first character and the colon are checked: the strict start line already
- * keeps binary data out) or an obs-fold continuation; at most MAX_HEADER_FIELDS; only the few fields the tracer
- * keeps are read, found by their first letter and compared case-insensitively in place (the head is never
- * lower-cased or split: a typical response head is ~10 lines of which at most 2 are read).
+ * Parse a complete head, bytes[start, end) (the blank line and any trailing whitespace are ignored), in place:
+ * undefined when it is not a valid HTTP/1.x head. One pass over the lines: each is `token:` (only its first
+ * character and the colon are checked: the strict start line already keeps binary data out) or an obs-fold
+ * continuation; at most MAX_HEADER_FIELDS; only the few fields the tracer keeps are read, found by their first
+ * letter and compared case-insensitively in place. No string is made of the head: only of the method (unless it
+ * is a known one), the target and the kept values (a typical response head is ~10 lines of which at most 2 are
+ * read, and its Content-Length is read as digits).
  */
-export function parseHead(text: string): HttpHead | undefined {
-  const firstNl = text.indexOf('\n');
-  const head = parseStartLine(stripCr(firstNl < 0 ? text : text.slice(0, firstNl)));
+export function parseHeadBytes(bytes: Uint8Array, start: number, end: number): HttpHead | undefined {
+  while (end > start && isTrimmed(bytes[end - 1]!)) end--;
+  const firstNl = indexIn(bytes, 0x0a, start, end);
+  const lineEnd = firstNl < 0 ? end : firstNl;
+  const head = parseStartLine(bytes, start, lineEnd > start && bytes[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd);
   if (!head) return undefined;
   if (firstNl < 0) return head;
   const wanted = head.kind === 'request' ? REQUEST_BY_CHAR : RESPONSE_BY_CHAR;
   const lengths: LengthSeen = { first: undefined, conflict: false };
   let lines = 0;
-  for (let at = firstNl; at >= 0 && at < text.length - 1;) {
+  for (let at = firstNl; at >= 0 && at < end - 1;) {
     if (++lines > MAX_HEADER_FIELDS) return undefined;
-    const start = at + 1;
-    const next = text.indexOf('\n', start);
-    const end = next < 0 ? text.length : next;
-    const c = text.charCodeAt(start);
+    const s = at + 1;
+    const next = indexIn(bytes, 0x0a, s, end);
+    const e = next < 0 ? end : next;
+    const c = bytes[s]!;
     if (c !== 0x20 && c !== 0x09) {
-      const colon = text.indexOf(':', start);
-      if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0 || colon > end) return undefined;
+      let colon = s;
+      while (colon < e && bytes[colon] !== 0x3a) colon++; // within the line: a line without a colon is refused
+      if (colon === e) colon = -1;
+      if (c >= 128 || TOKEN_CHAR[c] !== 1 || colon < 0) return undefined;
       const candidates = wanted[c >= 0x41 && c <= 0x5a ? c | 0x20 : c];
       if (candidates) {
         for (const name of candidates) {
-          if (colon - start !== name.length || !nameAt(text, start, name)) continue;
-          const value = stripCr(text.slice(colon + 1, end)).trim();
-          if (CONTROL.test(value) || !keep(head.headers, name, value, lengths)) return undefined;
+          if (colon - s !== name.length || !nameAt(bytes, s, name)) continue;
+          let vs = colon + 1;
+          let ve = e;
+          while (vs < ve && isTrimmed(bytes[vs]!)) vs++;
+          while (ve > vs && isTrimmed(bytes[ve - 1]!)) ve--;
+          for (let k = vs; k < ve; k++) {
+            const v = bytes[k]!;
+            // Control characters other than HTAB: the value is refused (never exported).
+            if (v <= 0x08 || (v >= 0x0a && v <= 0x1f) || v === 0x7f) return undefined;
+          }
+          const digits = name === 'content-length' ? digitsValue(bytes, vs, ve) : -1;
+          if (digits >= 0) keepLength(head.headers, digits, lengths);
+          else if (!keep(head.headers, name, latin1(bytes, vs, ve), lengths)) return undefined;
         }
       }
     }
@@ -128,32 +151,87 @@ export function parseHead(text: string): HttpHead | undefined {
   return head;
 }
 
+/** The value of 1 to 15 decimal digits bytes[start, end), or -1 when it is anything else. */
+function digitsValue(bytes: Uint8Array, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let n = 0;
+  for (let k = start; k < end; k++) {
+    const d = bytes[k]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 interface LengthSeen {
   first: number | undefined;
   conflict: boolean;
 }
 
-function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** reason-phrase characters: HTAB, SP, VCHAR, obs-text. */
+const isReasonChar = (c: number): boolean => c === 0x09 || (c >= 0x20 && c <= 0x7e) || c >= 0x80;
+/** request-target characters accepted: visible ASCII and obs-text. */
+const isTargetChar = (c: number): boolean => (c >= 0x21 && c <= 0x7e) || c >= 0x80;
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
+const METHOD_BYTES = [...KNOWN_METHODS].map((m) => ({ m, bytes: Buffer.from(m, 'latin1') }));
+
+/** Does bytes[at, ...) start with `prefix`? */
+function startsWith(bytes: Uint8Array, at: number, end: number, prefix: readonly number[]): boolean {
+  if (end - at < prefix.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (bytes[at + k] !== prefix[k]) return false;
+  return true;
 }
 
-function parseStartLine(line: string): HttpHead | undefined {
-  if (line.startsWith('HTTP/')) {
-    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
-    const m = /^HTTP\/(1\.[01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
-    if (!m) return undefined;
-    return { kind: 'response', version: m[1]!, status: Number(m[2]), headers: {} };
+/** The start line, bytes[start, end) without its line ending. */
+function parseStartLine(bytes: Uint8Array, start: number, end: number): HttpHead | undefined {
+  if (startsWith(bytes, start, end, HTTP_SLASH)) {
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]: "HTTP/1.x ddd" then nothing or SP reason.
+    const n = end - start;
+    const major = bytes[start + 5];
+    const minor = bytes[start + 7]!;
+    const s0 = bytes[start + 9]!;
+    const s1 = bytes[start + 10]!;
+    const s2 = bytes[start + 11]!;
+    if (n < 12 || major !== 0x31 || bytes[start + 6] !== 0x2e || (minor !== 0x30 && minor !== 0x31) || bytes[start + 8] !== 0x20) return undefined;
+    if (s0 < 0x31 || s0 > 0x39 || !isDigit(s1) || !isDigit(s2)) return undefined;
+    if (n > 12) {
+      if (bytes[start + 12] !== 0x20) return undefined;
+      for (let k = start + 13; k < end; k++) if (!isReasonChar(bytes[k]!)) return undefined;
+    }
+    const status = (s0 - 0x30) * 100 + (s1 - 0x30) * 10 + (s2 - 0x30);
+    return { kind: 'response', version: minor === 0x31 ? '1.1' : '1.0', status, headers: {} };
   }
-  const sp1 = line.indexOf(' ');
-  const sp2 = line.lastIndexOf(' ');
-  if (sp1 <= 0 || sp2 <= sp1) return undefined;
-  const method = line.slice(0, sp1);
-  const target = line.slice(sp1 + 1, sp2);
-  const version = line.slice(sp2 + 1);
-  if (!METHOD.test(method)) return undefined;
-  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') return undefined;
-  if (target.length === 0 || target.length > MAX_TARGET_LENGTH || !TARGET.test(target)) return undefined;
-  return { kind: 'request', version: version.slice(5), method, target, headers: {} };
+  const sp1 = indexIn(bytes, 0x20, start, end);
+  const sp2 = bytes.lastIndexOf(0x20, end - 1);
+  if (sp1 <= start || sp2 <= sp1) return undefined;
+  // method: a capital, then up to 23 capitals, '_' or '-'.
+  if (sp1 - start > 24) return undefined;
+  for (let k = start; k < sp1; k++) {
+    const c = bytes[k]!;
+    if (!(c >= 0x41 && c <= 0x5a) && !(k > start && (c === 0x5f || c === 0x2d))) return undefined;
+  }
+  // version: exactly HTTP/1.1 or HTTP/1.0.
+  if (end - (sp2 + 1) !== 8 || !startsWith(bytes, sp2 + 1, end, HTTP_SLASH) || bytes[sp2 + 6] !== 0x31
+    || bytes[sp2 + 7] !== 0x2e || (bytes[sp2 + 8] !== 0x31 && bytes[sp2 + 8] !== 0x30)) return undefined;
+  const targetLength = sp2 - sp1 - 1;
+  if (targetLength === 0 || targetLength > MAX_TARGET_LENGTH) return undefined;
+  for (let k = sp1 + 1; k < sp2; k++) if (!isTargetChar(bytes[k]!)) return undefined;
+  return {
+    kind: 'request', version: bytes[sp2 + 8] === 0x31 ? '1.1' : '1.0', method: methodString(bytes, start, sp1),
+    target: latin1(bytes, sp1 + 1, sp2), headers: {},
+  };
+}
+
+/** A known method's shared string (no allocation per request); other method tokens as new strings. */
+function methodString(bytes: Uint8Array, start: number, end: number): string {
+  for (const { m, bytes: mb } of METHOD_BYTES) {
+    if (mb.length !== end - start) continue;
+    let k = 0;
+    while (k < mb.length && bytes[start + k] === mb[k]) k++;
+    if (k === mb.length) return m;
+  }
+  return latin1(bytes, start, end);
 }
 
 /** Record a kept field (the first occurrence wins; every Content-Length must agree). False when invalid. */
@@ -171,11 +249,8 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
       for (const part of DIGITS.test(value) ? [value] : value.split(',')) {
         const v = part.trim();
         if (!DIGITS.test(v)) return false;
-        const n = Number(v);
-        if (lengths.first === undefined) lengths.first = n;
-        else if (lengths.first !== n) lengths.conflict = true;
+        keepLength(h, Number(v), lengths);
       }
-      h.contentLength = lengths.first;
       break;
     }
     case 'transfer-encoding': {
@@ -186,4 +261,11 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
     }
   }
   return true;
+}
+
+/** One Content-Length value: the first one counts, any other must agree. */
+function keepLength(h: KeptHeaders, n: number, lengths: LengthSeen): void {
+  if (lengths.first === undefined) lengths.first = n;
+  else if (lengths.first !== n) lengths.conflict = true;
+  h.contentLength = lengths.first;
 }

@@ -4,7 +4,7 @@
 // even though most body bytes were never copied. When framing is lost (a chunk-size line or a header block in
 // bytes we did not capture) the message in progress gets an inferred end — the last byte before the next
 // message start, or the close — and the parser resynchronises on the next syscall that starts a message.
-import { parseHead, startLooksLikeHttp, type HttpHead } from './http-head.js';
+import { parseHeadBytes, startLooksLikeHttp, type HttpHead } from './http-head.js';
 
 /** One syscall's share of the stream (an HttpEvent is one: it is read in place, never kept). */
 export interface Chunk {
@@ -74,11 +74,11 @@ const MAX_TRAILER_BYTES = 8192;
 const NO_FRAMING_YET: Framing = { type: 'none' };
 
 /** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n"), searching from `from`; -1 if none. */
-function headEnd(buf: Buffer, from: number): number {
-  for (let nl = buf.indexOf(0x0a, from); nl >= 0; nl = buf.indexOf(0x0a, nl + 1)) {
-    const c = buf[nl + 1];
+function headEnd(buf: Uint8Array, from: number, to: number): number {
+  for (let nl = buf.indexOf(0x0a, from); nl >= 0 && nl < to; nl = buf.indexOf(0x0a, nl + 1)) {
+    const c = nl + 1 < to ? buf[nl + 1] : undefined;
     if (c === 0x0a) return nl + 2;
-    if (c === 0x0d && buf[nl + 2] === 0x0a) return nl + 3;
+    if (c === 0x0d && nl + 2 < to && buf[nl + 2] === 0x0a) return nl + 3;
   }
   return -1;
 }
@@ -284,7 +284,7 @@ export class HttpStreamParser {
   /** The message in progress keeps an inferred end; a head cut short still yields its start line. */
   private loseFraming(edge: Edge): void {
     if (this.state === State.Head) {
-      const head = parseHead(partialHead(this.head));
+      const head = partialHead(this.head);
       if (head && !this.current) {
         const start = this.expected - this.head.length;
         this.current = {
@@ -368,49 +368,58 @@ export class HttpStreamParser {
   }
 
   private consumeHead(bytes: Uint8Array, i: number, to: number, edge: Edge): number {
-    // Heads almost always arrive whole in one syscall: search the chunk natively for the blank line; only a
-    // head split across syscalls is accumulated (bounded by MAX_HEAD_BYTES).
-    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset + i, to - i);
     const prevLen = this.head.length;
-    const buf = prevLen === 0 ? chunk : Buffer.concat([this.head, chunk.subarray(0, Math.min(chunk.length, MAX_HEAD_BYTES + 1 - prevLen))]);
-    if (prevLen < 24 && buf.length >= Math.min(24, prevLen + chunk.length) && startLooksLikeHttp(buf, 0, buf.length) === 'no') {
-      this.advance(to - i, edge);
-      this.desync('not_http');
-      return to;
-    }
-    const end = headEnd(buf, Math.max(0, prevLen - 3));
-    if (end < 0) {
-      if (buf.length > MAX_HEAD_BYTES) {
+    if (prevLen === 0) {
+      // Heads almost always arrive whole in one syscall: found and parsed in place in the batch, no copy.
+      if (startLooksLikeHttp(bytes, i, to) === 'no') return this.refuseHead(i, to, edge, 'not_http');
+      const end = headEnd(bytes, i, to);
+      if (end < 0) {
+        if (to - i > MAX_HEAD_BYTES) return this.refuseHead(i, to, edge, 'header_too_large');
+        this.head = Buffer.from(bytes.subarray(i, to)); // copy: the batch buffer is reused
         this.advance(to - i, edge);
-        this.desync('header_too_large');
         return to;
       }
-      this.head = prevLen === 0 ? Buffer.from(chunk) : buf; // copy: the batch buffer is reused
+      if (end - i > MAX_HEAD_BYTES) return this.refuseHead(i, to, edge, 'header_too_large');
+      this.advance(end - i, edge);
+      this.completeHead(bytes, i, end, edge);
+      return end;
+    }
+    // A head split across syscalls is accumulated (bounded by MAX_HEAD_BYTES).
+    const chunk = bytes.subarray(i, to);
+    const buf = Buffer.concat([this.head, chunk.subarray(0, Math.min(chunk.length, MAX_HEAD_BYTES + 1 - prevLen))]);
+    if (prevLen < 24 && buf.length >= Math.min(24, prevLen + chunk.length) && startLooksLikeHttp(buf, 0, buf.length) === 'no') {
+      return this.refuseHead(i, to, edge, 'not_http');
+    }
+    const end = headEnd(buf, Math.max(0, prevLen - 3), buf.length);
+    if (end < 0) {
+      if (buf.length > MAX_HEAD_BYTES) return this.refuseHead(i, to, edge, 'header_too_large');
+      this.head = buf;
       this.advance(to - i, edge);
       return to;
     }
-    if (end > MAX_HEAD_BYTES) {
-      this.advance(to - i, edge);
-      this.desync('header_too_large');
-      return to;
-    }
+    if (end > MAX_HEAD_BYTES) return this.refuseHead(i, to, edge, 'header_too_large');
     const used = end - prevLen;
-    this.head = buf.subarray(0, end);
+    this.head = EMPTY;
     this.advance(used, edge);
-    this.completeHead(edge);
+    this.completeHead(buf, 0, end, edge);
     return i + used;
   }
 
-  private completeHead(edge: Edge): void {
-    const size = this.head.length;
-    const head = parseHead(this.head.toString('latin1').trimEnd());
-    this.head = EMPTY;
+  /** The rest of this syscall's bytes are not a head we can read. */
+  private refuseHead(i: number, to: number, edge: Edge, reason: 'not_http' | 'header_too_large'): number {
+    this.advance(to - i, edge);
+    this.desync(reason);
+    return to;
+  }
+
+  private completeHead(bytes: Uint8Array, start: number, end: number, edge: Edge): void {
+    const head = parseHeadBytes(bytes, start, end);
     if (!head) {
       this.desync('malformed_head');
       return;
     }
     const message: HttpMessage = {
-      head, startPos: this.expected - size, endPos: this.expected, first: this.headStart ?? edge, last: edge,
+      head, startPos: this.expected - (end - start), endPos: this.expected, first: this.headStart ?? edge, last: edge,
       framing: NO_FRAMING_YET, inferredEnd: false,
     };
     this.current = message;
@@ -492,9 +501,8 @@ export class HttpStreamParser {
   }
 }
 
-/** The complete lines of a head cut short by uncaptured bytes. */
-function partialHead(bytes: Buffer): string {
-  const text = bytes.toString('latin1');
-  const lastNl = text.lastIndexOf('\n');
-  return lastNl < 0 ? '' : text.slice(0, lastNl).trimEnd();
+/** The complete lines of a head cut short by uncaptured bytes, parsed. */
+function partialHead(bytes: Buffer): HttpHead | undefined {
+  const lastNl = bytes.lastIndexOf(0x0a);
+  return lastNl < 0 ? undefined : parseHeadBytes(bytes, 0, lastNl);
 }

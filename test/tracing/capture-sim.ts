@@ -11,6 +11,11 @@ export interface SimOptions {
   fd?: number;
   local?: [string, number];
   remote?: [string, number];
+  /**
+   * Bytes laid before and after each event's data in its buffer, as the neighbouring records of a kernel batch
+   * are: the parser reads in place and must never look past the captured bytes.
+   */
+  surround?: Uint8Array;
 }
 
 let nextConnId = 1;
@@ -31,9 +36,12 @@ export class SimConnection {
     const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes);
     const length = opts.length ?? data.length;
     const d = direction === 'in' ? Direction.INGRESS : Direction.EGRESS;
+    const around = this.o.surround ?? new Uint8Array();
+    const captured = Math.min(this.capture, length, data.length);
+    const buf = Buffer.concat([around, data.subarray(0, captured), around]);
     const ev: HttpEvent = {
       ...this.base(), flags: this.flags, type: HttpEventType.DATA, direction: d, tsEnter: Number(t), tsExit: Number(t) + 1000, position: this.pos[d]!,
-      tid: opts.tid ?? this.o.pid ?? 100, length, buf: data, dataOffset: 0, captured: Math.min(this.capture, length, data.length),
+      tid: opts.tid ?? this.o.pid ?? 100, length, buf, dataOffset: around.length, captured,
     };
     this.pos[d]! += length;
     this.flags = 0;

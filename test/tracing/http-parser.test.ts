@@ -192,6 +192,30 @@ describe('HTTP parsing on captured streams', () => {
     assert.equal(sim.spans[0]!.span.attributes['url.path'], '/long');
   });
 
+  it('heads are parsed in place: bytes next to an event in the batch (a blank line, a colon) are never read', () => {
+    // The same syscalls, once with each event alone in its buffer and once surrounded by bytes that would end or
+    // extend a head if the parser looked past what was captured.
+    const run = (surround?: Uint8Array) => {
+      const sim = new Sim();
+      const c = sim.conn({ capture: 40, surround });
+      c.sys('in', 'GET /split HTTP/1.1\r\nHost: x\r\n', 0n); // head ends in the next read
+      c.sys('in', 'User-Agent: ua\r\n\r\n', 1n);
+      c.sys('out', ok('one'), 2n);
+      c.sys('in', `GET /cut HTTP/1.1\r\nHost: x\r\nCookie: ${'c'.repeat(80)}\r\n\r\n`, 3n); // cut at 40 bytes
+      c.sys('out', ok('two'), 4n);
+      c.sys('in', 'GET /last HTTP/1.1\r\nContent-Length: 0\r\n\r\n', 5n);
+      c.sys('out', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n', 6n); // body in the next write
+      c.sys('out', 'end', 7n);
+      return sim.spans.map((b) => [b.span.attributes['url.path'], b.status, b.span.attributes['user_agent.original'], b.span.startTimeUnixNano, b.span.endTimeUnixNano]);
+    };
+    const alone = run();
+    assert.deepEqual(alone.map((s) => s[0]), ['/split', '/cut', '/last']);
+    assert.equal(alone[0]![2], 'ua');
+    for (const around of ['\r\n\r\n', '\n\nContent-Length: 99\r\n\r\n', ': x\r\n', 'HTTP/1.1 500 X\r\n\r\n']) {
+      assert.deepEqual(run(Buffer.from(around, 'latin1')), alone, JSON.stringify(around));
+    }
+  });
+
   it('headers larger than the bound yield no span and a drop', () => {
     const sim = new Sim();
     const c = sim.conn({ capture: 8192 });

@@ -35,8 +35,12 @@ const MAX_PEER_KEYS = 16384;
 export class HttpProcessor {
   /** By conn_id (unique per connection instance: the kernel's accept/connect timestamp). */
   private readonly conns = new Map<number, HttpConnection<TraceCtx>>();
-  /** What each thread is serving now: client calls it makes become children. */
-  private readonly serving = new Map<number, TraceCtx>();
+  /**
+   * What each thread is serving now: client calls it makes become children. A thread's entry is emptied, not
+   * deleted, when its request ends (a thread serves request after request: deleting the only entry of a small
+   * Map reallocates its table every time); dead threads' entries go by the MAX_THREADS bound.
+   */
+  private readonly serving = new Map<number, TraceCtx | undefined>();
   /** Both ends on this host: one slot per server→client 4-tuple, shared by the two connections. */
   private readonly peerSlots = new Map<string, PeerSlot>();
   private routes: RouteMatcher;
@@ -204,7 +208,7 @@ export class HttpProcessor {
 
   private release(conn: ConnectionInfo, ctx: TraceCtx): void {
     if (ctx.queued && conn.peer) remove((conn.role === 'server' ? conn.peer.servers : conn.peer.clients) as TraceCtx[], ctx);
-    if (ctx.servingKey !== undefined && this.serving.get(ctx.servingKey) === ctx) this.serving.delete(ctx.servingKey);
+    if (ctx.servingKey !== undefined && this.serving.get(ctx.servingKey) === ctx) this.serving.set(ctx.servingKey, undefined);
   }
 
   private finishExchange(ex: HttpExchange<TraceCtx>): void {
@@ -220,7 +224,16 @@ export class HttpProcessor {
     this.stats[server ? 'server' : 'client']++;
     const seconds = endMono > startMono ? (endMono - startMono) / 1e9 : 0;
     this.opts.onSpan(built, server ? 'server' : 'client', seconds);
+    this.shapeAnchors[server ? 0 : 1] = { ex, built };
   }
+
+  /**
+   * The last exchange and span of each kind, kept alive on purpose. Between two bursts of traffic every object
+   * they are made of may die; a full GC then also frees their hidden classes (V8 holds map transitions weakly)
+   * and throws away all the optimized code that depended on them ("weak objects" deopts): each burst after a
+   * full GC was re-run in the interpreter and recompiled. One live instance per kind keeps those classes.
+   */
+  private readonly shapeAnchors: Array<{ ex: HttpExchange<TraceCtx>; built: BuiltSpan } | undefined> = [undefined, undefined];
 }
 
 function infoOf(ev: HttpEvent): ConnectionInfo {
@@ -274,7 +287,7 @@ function remove(q: TraceCtx[], v: TraceCtx): void {
   v.queued = false;
 }
 
-function setBounded<V>(m: Map<number, V>, key: number, v: V, max: number): void {
+function setBounded<V>(m: Map<number, V | undefined>, key: number, v: V, max: number): void {
   if (m.size >= max && !m.has(key)) m.delete(m.keys().next().value as number);
   m.set(key, v);
 }

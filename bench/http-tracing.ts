@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
+import { RUNTIME_FLAGS } from '../src/cli/runtime-flags.js';
 import { startNginx } from './lib/nginx.js';
 import { wrkLoader, type WrkResult } from './lib/wrk.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
@@ -69,7 +70,8 @@ class Agent {
   private readonly replies: Array<(line: string) => void> = [];
 
   constructor(opts: object) {
-    this.proc = spawn(process.execPath, [join(import.meta.dirname, 'lib', 'http-tracing-agent.mjs'), JSON.stringify(opts)], {
+    // With the V8 flags `telegen run` gives itself (bin/telegen.js): the heap is sized as shipped.
+    this.proc = spawn(process.execPath, [...RUNTIME_FLAGS, join(import.meta.dirname, 'lib', 'http-tracing-agent.mjs'), JSON.stringify(opts)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => this.replies.shift()?.(l));

@@ -1,6 +1,6 @@
 // Where the agent's CPU goes while it traces nginx at a fixed rate: a diagnostic for bench:http-tracing, not a
 // benchmark. Runs the same agent process (bench/lib/http-tracing-agent.mjs on dist/, server traced, wrk excluded)
-// with extra Node flags (PROFILE_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"), and
+// with the V8 flags `telegen run` uses (RUNTIME_FLAGS) and extra Node flags (PROFILE_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"), and
 // prints for an off window and an on window: agent CPU per request (µs), CPU per thread (main, V8 workers, the
 // ring-buffer poll thread...), ring-buffer deliveries and HTTP events per second, context switches per second.
 // PROFILE_FILE=x.cpuprofile: a V8 CPU profile (200 µs sampling) of the on window only (wall time in JS: a
@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { startNginx } from './nginx.ts';
 import { wrkLoader } from './wrk.ts';
 import { freePort, waitForPort } from '../../test/tracing/helpers.ts';
+import { RUNTIME_FLAGS } from '../../dist/cli/runtime-flags.js';
 
 const RATE = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -47,7 +48,7 @@ const nginx = startNginx(dir, port);
 const url = `http://127.0.0.1:${port}/index.html`;
 const wrk = wrkLoader(url, dir, CONNECTIONS);
 const flags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const agent = spawn(process.execPath, [...flags, join(import.meta.dirname, 'http-tracing-agent.mjs'), JSON.stringify({
+const agent = spawn(process.execPath, [...RUNTIME_FLAGS, ...flags, join(import.meta.dirname, 'http-tracing-agent.mjs'), JSON.stringify({
   port, instrument: [{ exe_path: '*/nginx', open_ports: String(port) }], exclude: [{ exe_path: '*/wrk' }], countBatches: true,
   profileFile: process.env.PROFILE_FILE, ...(process.env.BATCH_DELAY ? { batchDelay: process.env.BATCH_DELAY } : {}),
 })], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
 import { RUNTIME_FLAGS } from '../src/cli/runtime-flags.js';
+
+const AGENT_FLAGS = process.env.TELEGEN_NODE_FLAGS !== undefined ? process.env.TELEGEN_NODE_FLAGS.split(/\s+/).filter(Boolean) : RUNTIME_FLAGS;
 import { startNginx } from './lib/nginx.js';
 import { wrkLoader, type WrkResult } from './lib/wrk.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
@@ -70,8 +72,8 @@ class Agent {
   private readonly replies: Array<(line: string) => void> = [];
 
   constructor(opts: object) {
-    // With the V8 flags `telegen run` gives itself (bin/telegen.js): the heap is sized as shipped.
-    this.proc = spawn(process.execPath, [...RUNTIME_FLAGS, join(import.meta.dirname, 'lib', 'http-tracing-agent.mjs'), JSON.stringify(opts)], {
+    // With the V8 flags `telegen run` gives itself (bin/telegen.js; TELEGEN_NODE_FLAGS replaces them, as there).
+    this.proc = spawn(process.execPath, [...AGENT_FLAGS, join(import.meta.dirname, 'lib', 'http-tracing-agent.mjs'), JSON.stringify(opts)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => this.replies.shift()?.(l));
@@ -215,7 +217,7 @@ nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, 
 tracer detached ("off") and attached ("on"), alternating per rate in one run, ${REPEATS} off/on pairs per rate
 (throughput and p99: the best window of each kind; CPU: the mean over the pairs). The agent (eBPF core + discovery +
 HTTP tracer; its sink counts and forgets spans: export cost is bench:export's) is a separate process running the
-compiled dist/ code. **server traced**: the load generator is wrk, excluded from tracing by
+compiled dist/ code with the V8 flags \`telegen run\` gives itself (${AGENT_FLAGS.join(" ") || "none"}; TELEGEN_NODE_FLAGS replaces them). **server traced**: the load generator is wrk, excluded from tracing by
 \`discovery.exclude: [{exe_path: "*/wrk"}]\`; the server is selected by \`discovery.instrument: [{exe_path: "*/nginx",
 open_ports: <its port>}]\` (other engineers' nginx instances run on this host too): one server span per request.
 **both ends traced**: autocannon (run by a link to the Node binary named \`tg-loadgen-node\`) and nginx selected

@@ -75,7 +75,7 @@ const RESPONSE_BY_CHAR = byFirstChar(RESPONSE_FIELDS);
 
 /** latin1 text of bytes[start, end): one string, no intermediate Buffer view (works on any Uint8Array). */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
-export const latin1 = (bytes: Uint8Array, start: number, end: number): string => latin1Slice.call(bytes, start, end);
+const latin1 = (bytes: Uint8Array, start: number, end: number): string => latin1Slice.call(bytes, start, end);
 
 /** What String.prototype.trim removes, among latin1 characters (HTAB, LF, VT, FF, CR, SP, NBSP). */
 const isTrimmed = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;

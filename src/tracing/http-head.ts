@@ -27,7 +27,6 @@ export const MAX_HEADER_FIELDS = 128;
 export const MAX_TARGET_LENGTH = 8192;
 const MAX_KEPT_VALUE = 1024;
 
-const DIGITS = /^\d{1,15}$/;
 
 /** Methods of RFC 9110 and common extensions; others are accepted when they look like a method token. */
 export const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -139,9 +138,9 @@ export function parseHeadBytes(bytes: Uint8Array, start: number, end: number): H
             // Control characters other than HTAB: the value is refused (never exported).
             if (v <= 0x08 || (v >= 0x0a && v <= 0x1f) || v === 0x7f) return undefined;
           }
-          const digits = name === 'content-length' ? digitsValue(bytes, vs, ve) : -1;
-          if (digits >= 0) keepLength(head.headers, digits, lengths);
-          else if (!keep(head.headers, name, latin1(bytes, vs, ve), lengths)) return undefined;
+          if (name === 'content-length') {
+            if (!keepLengths(head.headers, bytes, vs, ve, lengths)) return undefined;
+          } else keep(head.headers, name, latin1(bytes, vs, ve));
         }
       }
     }
@@ -234,8 +233,8 @@ function methodString(bytes: Uint8Array, start: number, end: number): string {
   return latin1(bytes, start, end);
 }
 
-/** Record a kept field (the first occurrence wins; every Content-Length must agree). False when invalid. */
-function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen): boolean {
+/** Record a kept field other than Content-Length (the first occurrence wins). */
+function keep(h: KeptHeaders, name: string, value: string): void {
   const kept = value.length > MAX_KEPT_VALUE ? value.slice(0, MAX_KEPT_VALUE) : value;
   switch (name) {
     case 'host': h.host ??= kept; break;
@@ -244,15 +243,6 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
     case 'tracestate': h.tracestate ??= kept; break;
     case 'upgrade': h.upgrade ??= kept.toLowerCase(); break;
     case 'expect': h.expectContinue ??= value.toLowerCase() === '100-continue'; break;
-    case 'content-length': {
-      // One value is the norm; a list ("5, 5") must agree with itself and with any other Content-Length field.
-      for (const part of DIGITS.test(value) ? [value] : value.split(',')) {
-        const v = part.trim();
-        if (!DIGITS.test(v)) return false;
-        keepLength(h, Number(v), lengths);
-      }
-      break;
-    }
     case 'transfer-encoding': {
       // The last coding decides (RFC 9112 §6.3): chunked only when it is last.
       const lastComma = value.lastIndexOf(',');
@@ -260,12 +250,27 @@ function keep(h: KeptHeaders, name: string, value: string, lengths: LengthSeen):
       break;
     }
   }
-  return true;
 }
 
-/** One Content-Length value: the first one counts, any other must agree. */
-function keepLength(h: KeptHeaders, n: number, lengths: LengthSeen): void {
-  if (lengths.first === undefined) lengths.first = n;
-  else if (lengths.first !== n) lengths.conflict = true;
-  h.contentLength = lengths.first;
+/**
+ * A Content-Length value, bytes[start, end) (trimmed), read as digits: one number is the norm; a list ("5, 5")
+ * must agree with itself and with any other Content-Length field (the first value counts). False when a part is
+ * not 1 to 15 digits.
+ */
+function keepLengths(h: KeptHeaders, bytes: Uint8Array, start: number, end: number, lengths: LengthSeen): boolean {
+  for (let s = start; ;) {
+    let e = s;
+    while (e < end && bytes[e] !== 0x2c) e++;
+    let ps = s;
+    let pe = e;
+    while (ps < pe && isTrimmed(bytes[ps]!)) ps++;
+    while (pe > ps && isTrimmed(bytes[pe - 1]!)) pe--;
+    const n = digitsValue(bytes, ps, pe);
+    if (n < 0) return false;
+    if (lengths.first === undefined) lengths.first = n;
+    else if (lengths.first !== n) lengths.conflict = true;
+    h.contentLength = lengths.first;
+    if (e === end) return true;
+    s = e + 1;
+  }
 }

@@ -73,7 +73,7 @@ const MAX_TRAILER_BYTES = 8192;
 /** A message's framing until its owner decides it (shared: one fewer object per message). */
 const NO_FRAMING_YET: Framing = { type: 'none' };
 
-/** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n"), searching from `from`; -1 if none. */
+/** Index just past the blank line ending a head ("\r\n\r\n" or a bare "\n\n") within buf[from, to); -1 if none. */
 function headEnd(buf: Uint8Array, from: number, to: number): number {
   for (let nl = buf.indexOf(0x0a, from); nl >= 0 && nl < to; nl = buf.indexOf(0x0a, nl + 1)) {
     const c = nl + 1 < to ? buf[nl + 1] : undefined;

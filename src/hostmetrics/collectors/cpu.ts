@@ -1,6 +1,7 @@
 // cpu: /proc/stat per-CPU times (USER_HZ ticks → seconds), as node_exporter's cpu collector.
 import { readFile } from 'node:fs/promises';
 import { family, type Collector } from '../family.js';
+import { forEachCpuLine } from '../../util/proc-stat-cpus.js';
 
 const USER_HZ = 100;
 const MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
@@ -15,11 +16,9 @@ export function cpuCollector(): Collector {
       const text = await readFile(`${env.procRoot}/stat`, 'utf8');
       const seconds = family('node_cpu_seconds_total', 'Seconds the CPUs spent in each mode.', 'counter');
       const guest = family('node_cpu_guest_seconds_total', 'Seconds the CPUs spent in guests (VMs) for each mode.', 'counter');
-      for (const line of text.split('\n')) {
-        if (!/^cpu\d+ /.test(line)) continue;
-        const f = line.split(/\s+/);
-        const cpu = f[0]!.slice(3);
-        const v = f.slice(1).map((x) => Number(x) / USER_HZ);
+      forEachCpuLine(text, (n, ticks) => {
+        const cpu = String(n);
+        const v = ticks.map((x) => x / USER_HZ);
         const prev = last.get(cpu);
         if (prev) {
           v[3] = Math.max(v[3]!, prev.idle);
@@ -28,7 +27,7 @@ export function cpuCollector(): Collector {
         last.set(cpu, { idle: v[3]!, iowait: v[4]! });
         MODES.forEach((mode, i) => seconds.samples.push({ labels: { cpu, mode }, value: v[i] ?? 0 }));
         guest.samples.push({ labels: { cpu, mode: 'user' }, value: v[8] ?? 0 }, { labels: { cpu, mode: 'nice' }, value: v[9] ?? 0 });
-      }
+      });
       return [seconds, guest];
     },
   };

@@ -1,0 +1,36 @@
+// The per-CPU lines of /proc/stat ("cpuN user nice system idle iowait irq softirq steal guest guest_nice", in
+// USER_HZ ticks since boot): one parser for the host-metrics cpu collector and the HTTP tracer's overload guard.
+import { readFileSync } from 'node:fs';
+
+/** Calls cb for each `cpuN` line with N and its tick fields in file order (the aggregate `cpu` line is skipped). */
+export function forEachCpuLine(text: string, cb: (cpu: number, ticks: number[]) => void): void {
+  for (const line of text.split('\n')) {
+    if (!/^cpu\d+ /.test(line)) continue;
+    const f = line.split(/\s+/);
+    cb(Number(f[0]!.slice(3)), f.slice(1).filter(Boolean).map(Number));
+  }
+}
+
+export interface CpuTicks {
+  /** Ticks not idle and not waiting for I/O. */
+  busy: number;
+  /** Every tick (user … steal; guest time is already inside user and nice). */
+  total: number;
+}
+
+/** Busy and total ticks of each online CPU, by CPU id; empty when /proc/stat cannot be read. */
+export function readCpuTicks(procRoot = '/proc'): Map<number, CpuTicks> {
+  const out = new Map<number, CpuTicks>();
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/stat`, 'latin1');
+  } catch {
+    return out;
+  }
+  forEachCpuLine(text, (cpu, t) => {
+    let total = 0;
+    for (let i = 0; i < 8 && i < t.length; i++) total += t[i]!;
+    out.set(cpu, { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total });
+  });
+  return out;
+}

@@ -53,7 +53,8 @@ enum http_call {
 
 struct http_args {
 	__u64 ts;
-	__u64 ptr; /* buffer, iovec array or msghdr */
+	__u64 ptr;     /* buffer, iovec array or msghdr */
+	__u64 conn_id; /* http_conn.id at enter: the exit ships only to that same connection instance */
 	__u32 fd;
 	__u32 call;
 	__u32 iovcnt;
@@ -276,6 +277,7 @@ static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 io
 		return;
 	a->ts = bpf_ktime_get_ns();
 	a->ptr = ptr;
+	a->conn_id = c->id;
 	a->fd = fd;
 	a->call = call;
 	a->iovcnt = iovcnt;
@@ -319,7 +321,12 @@ static __always_inline void exit_data(long ret, __u8 direction)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct http_conn_key key = { .pid = id >> 32, .fd = args.fd };
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
-	if (!c)
+	/*
+	 * A different instance than at enter: the fd was closed and reused meanwhile, or these arguments are stale —
+	 * left by a syscall whose exit ran while the programs were detached (capture suspended under overload), so
+	 * this exit belongs to a later syscall whose enter was never seen (its buffer is not args.ptr).
+	 */
+	if (!c || c->id != args.conn_id)
 		return;
 	__u32 zero = 0;
 	struct http_scratch *s = bpf_map_lookup_elem(&http_scratch, &zero);

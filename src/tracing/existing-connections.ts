@@ -129,6 +129,16 @@ export class ExistingConnections {
     return stats;
   }
 
+  /**
+   * Forget every connection in the kernel map (capture resumes after a suspension: closes were not seen meanwhile,
+   * so entries may name fds that now hold other sockets). Returns how many were removed.
+   */
+  forgetAll(): number {
+    let n = 0;
+    for (const { key } of this.conns.entries()) if (this.conns.delete(key)) n++;
+    return n;
+  }
+
   private adoptProcess(pid: number, fds: Map<number, number[]>, table: Map<number, TcpSocket>, stats: AdoptStats): void {
     // Ports this process listens on: its connections on them are the server side.
     const listening = new Set<number>();

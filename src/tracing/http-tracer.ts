@@ -14,6 +14,7 @@ import { PidFilter } from './pid-filter.js';
 import { RedMetrics } from './red-metrics.js';
 import { ShedStats } from './shed-stats.js';
 import { ExistingConnections } from './existing-connections.js';
+import { OverloadGuard, type OverloadCause, type OverloadSample } from './overload-guard.js';
 import { readdirSync } from 'node:fs';
 
 /** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
@@ -85,6 +86,11 @@ class HttpTracerImpl implements HttpTracer {
   private existing?: ExistingConnections;
   /** Connections adopted over the tracer's life (open before tracing began). */
   private readonly adoptTotals = { adopted: 0, known: 0, failed: 0 };
+  private readonly guard = new OverloadGuard();
+  /** Set while capture is suspended (agent.ebpf.http.overload): when it began, and what tipped it. */
+  private suspended?: { sinceMs: number; cause: OverloadCause };
+  private resumeTimer?: NodeJS.Timeout;
+  private readonly overloadTotals = { suspensions: 0, suspendedMs: 0 };
 
   constructor(private readonly ctx: SubsystemContext, private readonly deps: HttpTracerDeps) {
     this.config = ctx.config;
@@ -136,10 +142,7 @@ class HttpTracerImpl implements HttpTracer {
       this.pidFilter = new PidFilter(handle.map('http_pid_filter'), handle.map('http_settings'), this.deps.catalog,
         process.pid, () => this.drop('pid_filter_full'), (pid) => this.adopt([pid]));
       this.pidFilter.start(this.config.discovery.instrument.length === 0);
-      for (const p of HTTP_PROGRAMS) handle.attach(p);
-      // After attaching: a connection accepted from now on is registered by the kernel, one opened before is
-      // adopted here (NOEXIST: whichever comes first wins, none is registered twice).
-      this.adoptAll();
+      this.attachCapture();
     } catch (e) {
       this.failure = (e as Error).message;
       this.teardown();
@@ -147,7 +150,10 @@ class HttpTracerImpl implements HttpTracer {
     }
     this.failure = '';
     this.unsubscribeCatalog = this.deps.catalog.onChange((c) => this.processor.forgetResource(c.pid));
-    this.sweepTimer = setInterval(() => this.processor.sweep(), SWEEP_INTERVAL_MS).unref();
+    this.sweepTimer = setInterval(() => {
+      this.processor.sweep();
+      this.checkOverload();
+    }, SWEEP_INTERVAL_MS).unref();
     this.metricsTimer = setInterval(() => this.pushMetrics(), parseDuration(http.metrics_interval)).unref();
     this.ctx.logger.info({ programs: HTTP_PROGRAMS.length, capture_bytes: http.capture_bytes }, 'HTTP tracer attached');
   }
@@ -164,6 +170,7 @@ class HttpTracerImpl implements HttpTracer {
   private teardown(): void {
     clearInterval(this.sweepTimer);
     clearInterval(this.metricsTimer);
+    this.endSuspension();
     this.pidFilter?.stop();
     this.pidFilter = undefined;
     this.existing = undefined;
@@ -191,10 +198,73 @@ class HttpTracerImpl implements HttpTracer {
       || before.max_exchanges_per_cpu !== http.max_exchanges_per_cpu;
     if (!this.wanted(config) || reloadObject) await this.stop();
     if (this.wanted(config)) await this.start();
+    if (this.suspended && !http.overload.enabled) this.resume();
     if (this.pidFilter) {
       this.pidFilter.setDefault(config.discovery.instrument.length === 0);
       this.adoptAll(); // processes the new rules select may have connections open already
     }
+  }
+
+  /**
+   * Attach every program, then adopt what was open before: a connection accepted from now on is registered by
+   * the kernel, one opened before is adopted here (NOEXIST: whichever comes first wins, none is registered twice).
+   */
+  private attachCapture(): void {
+    const handle = this.handle!;
+    for (const p of HTTP_PROGRAMS) handle.attach(p);
+    this.adoptAll();
+    this.guard.baseline(this.overloadSample());
+  }
+
+  private overloadSample(): OverloadSample {
+    const cpu = process.cpuUsage();
+    return { shedPerCpu: this.shed.perCpuExchanges(), agentCpuUs: cpu.user + cpu.system, events: this.processor.stats.events, atMs: performance.now() };
+  }
+
+  /** Once a second while capturing: suspend when a CPU is saturated and shedding (agent.ebpf.http.overload). */
+  private checkOverload(): void {
+    const o = this.config.agent.ebpf.http.overload;
+    if (!this.handle || this.suspended) return;
+    const cause = this.guard.check(this.overloadSample(), { maxAgentCpuPercent: o.max_agent_cpu_percent, saturatedCpuPercent: o.saturated_cpu_percent });
+    if (!cause || !o.enabled) return;
+    for (const p of HTTP_PROGRAMS) this.handle.detach(p);
+    this.suspended = { sinceMs: Date.now(), cause };
+    this.overloadTotals.suspensions++;
+    this.ctx.metrics.httpCaptureSuspensions.inc();
+    this.ctx.metrics.httpCaptureSuspended.set(1);
+    this.resumeTimer = setTimeout(() => this.resume(), parseDuration(o.suspend_for)).unref();
+    this.ctx.logger.warn({ ...causeStatus(cause), suspend_for: o.suspend_for }, cause.reason === 'agent_cpu'
+      ? 'HTTP capture suspended: the agent used more than agent.ebpf.http.overload.max_agent_cpu_percent of the host\'s CPU; its programs are detached so the workload gets the CPU back'
+      : 'HTTP capture suspended: a CPU is saturated and the kernel is shedding exchanges; its programs are detached so the workload gets the CPU back');
+  }
+
+  /**
+   * Capture comes back after a suspension. The streams of every connection have a hole, and closes were not
+   * seen: what was in flight ends as at a stop (inferred responses emitted, the rest abandoned), the kernel's
+   * connection table is emptied, and the programs attach again with open connections adopted (parsed from
+   * their next message, as at start).
+   */
+  private resume(): void {
+    if (!this.handle || !this.suspended) return;
+    this.endSuspension();
+    this.drain();
+    this.processor.closeAll();
+    this.flushSpans();
+    this.existing?.forgetAll();
+    this.attachCapture();
+    this.ctx.logger.info({ suspensions: this.overloadTotals.suspensions }, 'HTTP capture resumed');
+  }
+
+  /** Account for a suspension in progress (resume, stop) and cancel its timer. */
+  private endSuspension(): void {
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    if (!this.suspended) return;
+    const ms = Date.now() - this.suspended.sinceMs;
+    this.overloadTotals.suspendedMs += ms;
+    this.ctx.metrics.httpCaptureSuspendedSeconds.inc(ms / 1000);
+    this.ctx.metrics.httpCaptureSuspended.set(0);
+    this.suspended = undefined;
   }
 
   /** Adopt the open connections of every traced process (tracer start, selection rules changed). */
@@ -242,6 +312,14 @@ class HttpTracerImpl implements HttpTracer {
       shed: this.pollShed(),
       // Connections open before tracing began, found in /proc and registered (parsed from their next message).
       existing_connections: { ...this.adoptTotals },
+      // agent.ebpf.http.overload: capture suspended while a CPU is saturated and shedding.
+      overload: {
+        enabled: this.config.agent.ebpf.http.overload.enabled,
+        state: this.suspended ? 'suspended' : 'capturing',
+        suspensions: this.overloadTotals.suspensions,
+        suspended_seconds: Math.round((this.overloadTotals.suspendedMs + (this.suspended ? Date.now() - this.suspended.sinceMs : 0)) / 100) / 10,
+        ...(this.suspended ? { cause: causeStatus(this.suspended.cause) } : {}),
+      },
       dropped: Object.fromEntries(this.drops),
       ...(this.failure ? { error: this.failure } : {}),
     };
@@ -318,6 +396,13 @@ class HttpTracerImpl implements HttpTracer {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
     this.ctx.metrics.httpDropped.inc({ reason }, n);
   }
+}
+
+/** An overload cause as the log and the status show it (snake_case, rounded). */
+function causeStatus(c: OverloadCause): Record<string, string | number> {
+  return c.reason === 'agent_cpu'
+    ? { reason: c.reason, agent_cpu_percent: Math.round(c.agentCpuPercent * 10) / 10 }
+    : { reason: c.reason, cpu: c.cpu, busy_percent: Math.round(c.busyPercent), shed: c.shed };
 }
 
 /** The ring backlog (bytes) above which the kernel sheds new exchanges; 0 (never) at 100%. */

@@ -45,6 +45,15 @@ export class ShedStats {
     return { totals, newExchanges };
   }
 
+  /** Exchanges shed so far on each CPU by the current object (index = CPU id; empty without one). */
+  perCpuExchanges(): number[] {
+    const v = this.map?.lookup(Buffer.alloc(4));
+    const out: number[] = [];
+    if (!v) return out;
+    for (let at = 0; at + NSTATS * 8 <= v.length; at += NSTATS * 8) out.push(Number(v.readBigUInt64LE(at + EXCHANGES * 8)));
+    return out;
+  }
+
   private readMap(): ShedTotals {
     const v = this.map?.lookup(Buffer.alloc(4));
     if (!v) return { exchanges: 0, syscalls: 0 };

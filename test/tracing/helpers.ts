@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import type { TelegenConfig } from '../../src/config/schema.js';
 import type { SignalItem, SignalType } from '../../src/model/signals.js';
 import { SelfMetrics } from '../../src/telemetry/self-metrics.js';
-import { createEbpfCore } from '../../src/ebpf/core.js';
+import { createEbpfCore, type EbpfSubsystem } from '../../src/ebpf/core.js';
 import { addonPath, bpfObjectPath } from '../../src/ebpf/paths.js';
 import { preflight } from '../../src/ebpf/preflight.js';
 import { createDiscovery } from '../../src/discovery/discovery.js';
@@ -50,6 +50,7 @@ export function bpfSkipReason(): string | undefined {
 
 export interface AgentSlice {
   ctx: ReturnType<typeof testContext>;
+  ebpf: EbpfSubsystem;
   catalog: ProcessCatalog;
   tracer: HttpTracer;
   spans: Span[];
@@ -68,7 +69,7 @@ export async function startAgentSlice(edit?: (c: TelegenConfig) => void, opts: {
   await discovery.start();
   await tracer.start();
   return {
-    ctx, tracer, spans, catalog: discovery,
+    ctx, ebpf, tracer, spans, catalog: discovery,
     async stop() {
       await tracer.stop();
       await discovery.stop();

@@ -48,9 +48,12 @@ class Timings {
   private readonly rows: Array<{ what: string; spanMs: number; clientMs: number; tolMs: number }> = [];
 
   /** `waitedMs`: how long the client waited for a CPU during its measurement (its clock reads may be late by that). */
+  /** Added to every tolerance: hypervisor steal during the suite (stolenSlackMs), 0 on a host that steals nothing. */
+  constructor(private readonly stolenMs = 0) {}
+
   add(what: string, spanMs: number, clientMs: number, waitedMs = 0): void {
     this.rows.push({ what: waitedMs ? `${what} (client waited ${waitedMs.toFixed(3)} ms for a CPU)` : what, spanMs, clientMs,
-      tolMs: Math.max(clientMs * 0.05, 1) + waitedMs });
+      tolMs: Math.max(clientMs * 0.05, 1) + waitedMs + this.stolenMs });
   }
 
   /** A server span against the client's measurement, less the kernel-visible time outside the server. */
@@ -99,9 +102,33 @@ function curlExchanges(trace: string): number[] {
   return out;
 }
 
+/**
+ * Hypervisor steal: a vCPU descheduled by the host between a syscall's work and its exit tracepoint stamps the
+ * exit late by as long as it was away — milliseconds (7 ms seen at 12% steal), invisible to the guest's own scheduler statistics (the
+ * task looks running). Measured over the suite (/proc/stat `steal`, all CPUs) from `markSteal()`; when the host
+ * took more than 1% of this VM's CPU time meanwhile, timing checks allow STOLEN_SLACK_MS more and say so. On a
+ * host that steals nothing (the normal CI machine) the checks stay as tight as they were.
+ */
+const STOLEN_SLACK_MS = 20;
+let stealMark = { steal: 0, total: 0 };
+function stealTicks(): { steal: number; total: number } {
+  const f = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').split(/\s+/).map(Number);
+  return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+}
+function markSteal(): void {
+  stealMark = stealTicks();
+}
+function stolenSlackMs(): number {
+  const now = stealTicks();
+  const share = (now.steal - stealMark.steal) / Math.max(1, now.total - stealMark.total);
+  if (share <= 0.01) return 0;
+  console.log(`# host steal ${(share * 100).toFixed(1)}% of this VM's CPU time since the suite began: timing checks allow ${STOLEN_SLACK_MS} ms more`);
+  return STOLEN_SLACK_MS;
+}
+
 /** Kernel timestamps share one clock: the server's handling lies inside the client's request. */
-function assertInside(srv: Span, cli: Span, what: string): void {
-  const slack = 50_000n; // 50 µs: clock reads on two CPUs
+function assertInside(srv: Span, cli: Span, what: string, stolenMs = 0): void {
+  const slack = 50_000n + BigInt(stolenMs * 1e6); // 50 µs: clock reads on two CPUs (+ hypervisor steal, above)
   assert.ok(srv.startTimeUnixNano >= cli.startTimeUnixNano - slack && srv.endTimeUnixNano <= cli.endTimeUnixNano + slack,
     `${what}: server span [${srv.startTimeUnixNano}, ${srv.endTimeUnixNano}] not inside client span [${cli.startTimeUnixNano}, ${cli.endTimeUnixNano}]`);
 }
@@ -135,6 +162,7 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
   const procs = new Procs();
 
   before(async () => {
+    markSteal();
     slice = await startAgentSlice();
   });
   after(async () => {
@@ -161,7 +189,8 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
     const clients = clientSpans(slice.spans, port);
     assert.equal(servers.length, all.length, 'exactly one server span per request');
     assert.equal(clients.length, all.length, 'exactly one client span per request');
-    const timings = new Timings();
+    const stolenMs = stolenSlackMs();
+    const timings = new Timings(stolenMs);
     // Each request is paired with its own spans: same connection (the client's local port is the spans'
     // client.port), same place in that connection's sequence (a keep-alive socket carries one request at a time).
     for (const [r, srv, cli] of pairByConnection(all, servers, clients)) {
@@ -170,7 +199,7 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
         assert.deepEqual([s.attributes['http.request.method'], s.attributes['url.path'], s.attributes['http.response.status_code']],
           [r.method, path, r.status], `span for ${r.method} ${r.path} on port ${r.localPort}`);
       }
-      assertInside(srv, cli, `${r.method} ${r.path}`);
+      assertInside(srv, cli, `${r.method} ${r.path}`, stolenMs);
       if (r.warmup) continue;
       timings.add(`client ${r.method} ${r.path}`, durMs(cli), r.ms, r.waitedMs);
       timings.addServer(`server ${r.method} ${r.path}`, srv, cli, r.ms, r.waitedMs);
@@ -227,14 +256,15 @@ describe('HTTP capture against real servers and clients', { skip }, () => {
     assert.equal(clients.length, 3);
     assert.deepEqual(servers.map((s) => [s.attributes['url.path'], s.attributes['http.response.status_code']]),
       [['/index.txt', 200], ['/nope', 404], ['/index.txt', 200]]);
-    const timings = new Timings();
+    const stolenMs = stolenSlackMs();
+    const timings = new Timings(stolenMs);
     for (const [i, s] of servers.entries()) {
       assert.equal(toHex(s.traceId), traceId);
       assert.equal(toHex(s.parentSpanId!), parent);
       assert.equal(s.attributes['user_agent.original']?.toString().startsWith('curl/'), true);
       const clientMs = curlMs[i]!;
       assert.equal(clients[i]!.attributes['client.port'], s.attributes['client.port'], `curl request ${i}: one connection`);
-      assertInside(s, clients[i]!, `python ${i}`);
+      assertInside(s, clients[i]!, `python ${i}`, stolenMs);
       timings.add(`curl client span ${i}`, durMs(clients[i]!), clientMs, curlWaitedMs);
       // python writes headers and body in separate small writes without TCP_NODELAY: Nagle may hold the body
       // after the server's last write returned; that wait is the response in transit, outside the server span.
@@ -283,12 +313,13 @@ http {
     const servers = serverSpans(slice.spans, port);
     assert.equal(servers.length, expected);
     assert.equal(servers.filter((s) => s.attributes['url.path'] === '/index.html').length, total + 1);
-    const timings = new Timings();
+    const stolenMs = stolenSlackMs();
+    const timings = new Timings(stolenMs);
     const nodePorts = new Set(results.map((r) => r.localPort));
     const onNodeClient = (x: Span) => nodePorts.has(x.attributes['client.port'] as number);
     for (const [r, s, c] of pairByConnection(results, servers.filter(onNodeClient), clientSpans(slice.spans, port).filter(onNodeClient))) {
       for (const x of [s, c]) assert.deepEqual([x.attributes['url.path'], x.attributes['http.response.status_code']], [r.path, r.status], `nginx ${r.path}`);
-      assertInside(s, c, `nginx ${r.path}`);
+      assertInside(s, c, `nginx ${r.path}`, stolenMs);
       if (r.warmup) continue;
       // The 10 MB sendfile response too: the client span ends with the last byte read; the server's with the
       // sendfile that handed it over (the client drains the socket buffers after: response in transit).

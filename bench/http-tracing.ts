@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { writeBenchSection } from './lib/report.js';
 import { RUNTIME_FLAGS } from '../src/cli/runtime-flags.js';
+import { readStealTicks } from '../src/util/proc-stat-cpus.js';
 
 const AGENT_FLAGS = process.env.TELEGEN_NODE_FLAGS !== undefined ? process.env.TELEGEN_NODE_FLAGS.split(/\s+/).filter(Boolean) : RUNTIME_FLAGS;
 import { startNginx } from './lib/nginx.js';
@@ -24,6 +25,14 @@ import { wrkLoader, type WrkResult } from './lib/wrk.js';
 import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/**
+ * Windows at saturation are long: there the agent suspends capture (agent.ebpf.http.overload: ~1 s of capture,
+ * then suspend_for, 30 s), so a fair window spans whole cycles — detection included — not one phase of one.
+ */
+const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_SECONDS ?? 64);
+const SATURATION_REPEATS = Number(process.env.BENCH_SATURATION_REPEATS ?? 2);
+const windowOf = (rate: number) => (rate > 0 ? SECONDS : SATURATION_SECONDS);
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const RATES = (process.env.BENCH_RATES ?? '1000,2000,4000,8000,0').split(',').map(Number); // 0 = saturation
 const CONNECTIONS = 16;
 /** Off/on pairs per rate: the shared host's other work lands at random in one window or another. */
@@ -37,10 +46,11 @@ const AGENT_KNOBS = {
   ...(process.env.BENCH_MAX_EXCHANGES !== undefined ? { maxExchangesPerCpu: Number(process.env.BENCH_MAX_EXCHANGES) } : {}),
   ...(process.env.BENCH_SCHED_IDLE ? { schedIdle: true } : {}),
   ...(process.env.BENCH_SHED_PERCENT !== undefined ? { shedPercent: Number(process.env.BENCH_SHED_PERCENT) } : {}),
+  ...(process.env.BENCH_OVERLOAD === '0' ? { overload: false } : {}),
 };
 
 type Load = WrkResult;
-interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number }
+interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number; suspendedSec: number; suspensions: number; steal: number }
 type Loader = (rate: number, seconds?: number) => Promise<Load>;
 
 /**
@@ -99,7 +109,7 @@ class Agent {
   }
 }
 
-interface AgentStats { cpuUs: number; spans: number; spansOnPort: number; lost: number; shed: number }
+interface AgentStats { cpuUs: number; spans: number; spansOnPort: number; lost: number; shed: number; suspendedSec: number; suspensions: number }
 
 interface ProgStats { name: string; ns: number; runs: number }
 
@@ -124,7 +134,9 @@ function programBreakdown(before: ProgStats[], after: ProgStats[], requests: num
 async function measure(agent: Agent, load: Loader, rate: number, programs: number[]): Promise<Run> {
   const s0 = await agent.command<AgentStats>('stats');
   const k0 = bpfProgStats(programs);
-  const r = await load(rate);
+  const t0 = readStealTicks();
+  const r = await load(rate, windowOf(rate));
+  const t1 = readStealTicks();
   // Let the last events reach the agent (delivery_latency, 200 ms) and be processed (batch_delay, 1 s) before
   // reading the CPU they cost and the spans they made.
   await new Promise((res) => setTimeout(res, 1500));
@@ -135,6 +147,8 @@ async function measure(agent: Agent, load: Loader, rate: number, programs: numbe
   return {
     ...r, cpuSec: (s1.cpuUs - s0.cpuUs) / 1e6, kernelSec: (sum(k1) - sum(k0)) / 1e9, spans: s1.spans - s0.spans,
     spansOnPort: s1.spansOnPort - s0.spansOnPort, lost: s1.lost - s0.lost, shed: s1.shed - s0.shed,
+    suspendedSec: s1.suspendedSec - s0.suspendedSec, suspensions: s1.suspensions - s0.suspensions,
+    steal: (t1.steal - t0.steal) / Math.max(1, t1.total - t0.total),
   };
 }
 
@@ -149,7 +163,8 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
     for (const rate of RATES) {
       const offs: Run[] = [];
       const ons: Run[] = [];
-      for (let i = 0; i < REPEATS; i++) {
+      const repeats = rate > 0 ? REPEATS : SATURATION_REPEATS;
+      for (let i = 0; i < repeats; i++) {
         await agent.command('off');
         offs.push(await measure(agent, load, rate, []));
         const { programs } = await agent.command<{ programs: number[] }>('on');
@@ -160,13 +175,15 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
       const best = (runs: Run[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
       const off = best(offs);
       const on = best(ons);
-      const mean = (f: (i: number) => number) => offs.reduce((n, _, i) => n + f(i), 0) / REPEATS;
+      const mean = (f: (i: number) => number) => offs.reduce((n, _, i) => n + f(i), 0) / repeats;
       const agentPerK = mean((i) => (Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) * 1e5) / Math.max(1, ons[i]!.requests));
       const kernelPerK = mean((i) => (ons[i]!.kernelSec * 1e5) / Math.max(1, ons[i]!.requests));
-      const agentCores = mean((i) => Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) / SECONDS);
+      const agentCores = mean((i) => Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) / windowOf(rate));
+      // Share of the on windows with capture suspended under overload (and how many suspensions).
+      const suspended = `${((100 * ons.reduce((n, r) => n + r.suspendedSec, 0)) / (repeats * windowOf(rate))).toFixed(0)}% (${ons.reduce((n, r) => n + r.suspensions, 0)}×)`;
       const perRequest = mode === 'both ends traced' ? 2 : 1;
       const spanRatio = ons.reduce((n, r) => n + r.spansOnPort, 0) / Math.max(1, ons.reduce((n, r) => n + r.requests, 0) * perRequest);
-      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
+      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${suspended} | ${pct(off.steal)} / ${pct(on.steal)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
       console.log(rows.at(-1));
     }
   } finally {
@@ -213,9 +230,16 @@ async function main(): Promise<void> {
   }
   const cpus = spawnSync('nproc').stdout.toString().trim();
   writeBenchSection('http-tracing', `
-nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per window) with the HTTP
-tracer detached ("off") and attached ("on"), alternating per rate in one run, ${REPEATS} off/on pairs per rate
-(throughput and p99: the best window of each kind; CPU: the mean over the pairs). The agent (eBPF core + discovery +
+nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per window at fixed rates,
+${SATURATION_SECONDS} s at saturation) with the HTTP tracer detached ("off") and attached ("on"), alternating per rate in
+one run, ${REPEATS} off/on pairs per fixed rate and ${SATURATION_REPEATS} at saturation (throughput and p99: the best window
+of each kind; CPU: the mean over the pairs). At saturation the agent suspends capture
+(\`agent.ebpf.http.overload\`: its CPU over 15% of the host, or a CPU shedding while 80% busy → every HTTP program
+detached for 30 s, then capture resumes and is checked again), so a saturation window spans two such cycles,
+detection phases included; *capture suspended* is the share of the on windows spent suspended (and how many
+times). *steal*: the share of this VM's CPU time the hypervisor gave to other guests during the window (best
+window of each kind) — a stolen vCPU runs neither nginx nor wrk, so windows with a high steal are slower
+whatever the agent does. BENCH_OVERLOAD=0 runs the agent with the overload suspension off. The agent (eBPF core + discovery +
 HTTP tracer; its sink counts and forgets spans: export cost is bench:export's) is a separate process running the
 compiled dist/ code with the V8 flags \`telegen run\` gives itself (${AGENT_FLAGS.join(" ") || "none"}; TELEGEN_NODE_FLAGS replaces them). **server traced**: the load generator is wrk, excluded from tracing by
 \`discovery.exclude: [{exe_path: "*/wrk"}]\`; the server is selected by \`discovery.instrument: [{exe_path: "*/nginx",
@@ -243,8 +267,8 @@ ${cpus} cores shared with other engineers' work, and nginx, the load tool and th
 noisy. Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation (see docs/http-tracing.md for what
 bounds the saturation ratio on 2 cores). Anchor (field notes): Coroot ~2% of a core per 1k req/s.
 
-| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | shed | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | shed | capture suspended | steal off / on | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `);
 }

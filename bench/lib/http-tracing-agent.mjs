@@ -7,9 +7,11 @@
 //   profstart / profstop   a CPU profile of what ran in between, written to opts.profileFile
 //   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n,
 //             "shed": exchanges the kernel did not capture because the agent was behind, "events": ring-buffer
-//             records received, "batches": deliveries with HTTP events (with countBatches)}
+//             records received, "batches": deliveries with HTTP events (with countBatches), "suspendedSec" and
+//             "suspensions": time and times capture was suspended under overload (agent.ebpf.http.overload)}
 // argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu?,
-//   countBatches?, profileFile?, batchDelay? (agent.ebpf.http.batch_delay) }.
+//   countBatches?, profileFile?, batchDelay? (agent.ebpf.http.batch_delay), overload? (false: agent.ebpf.http.overload.enabled
+//   off) }.
 /* global structuredClone */
 import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -35,6 +37,7 @@ config.discovery.exclude = opts.exclude ?? [];
 if (opts.nice !== undefined) config.agent.nice = opts.nice;
 if (opts.maxExchangesPerCpu !== undefined) config.agent.ebpf.http.max_exchanges_per_cpu = opts.maxExchangesPerCpu;
 if (opts.batchDelay !== undefined) config.agent.ebpf.http.batch_delay = opts.batchDelay;
+if (opts.overload === false) config.agent.ebpf.http.overload.enabled = false;
 if (opts.shedPercent !== undefined) config.agent.ebpf.http.shed_backlog_percent = opts.shedPercent;
 // As `telegen run` does: every agent thread yields the CPU to the workload (agent.nice).
 lowerCpuPriority(config.agent.nice);
@@ -93,6 +96,7 @@ const commands = {
     return {
       cpuUs: cpu.user + cpu.system, sysUs: cpu.system, spans, spansOnPort, lost: ebpf.eventsLost(), shed: st.shed?.exchanges ?? 0,
       events: ebpf.dispatchCounters().received, batches,
+      suspendedSec: st.overload.suspended_seconds, suspensions: st.overload.suspensions,
     };
   },
 };

@@ -34,3 +34,20 @@ export function readCpuTicks(procRoot = '/proc'): Map<number, CpuTicks> {
   });
   return out;
 }
+
+/**
+ * Steal and total ticks of the aggregate `cpu` line: the share of this VM's CPU time the hypervisor gave to
+ * others (benchmarks and timing tests report it: a stolen vCPU delays every timestamp and throughput on it).
+ */
+export function readStealTicks(procRoot = '/proc'): { steal: number; total: number } {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/stat`, 'latin1');
+  } catch {
+    return { steal: 0, total: 0 };
+  }
+  const f = (/^cpu\s+(.*)$/m.exec(text)?.[1] ?? '').split(/\s+/).map(Number);
+  let total = 0;
+  for (let i = 0; i < 8 && i < f.length; i++) total += f[i]!;
+  return { steal: f[7] ?? 0, total };
+}

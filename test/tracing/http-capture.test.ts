@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpanKind, StatusCode, type Span } from '../../src/model/span.js';
 import { toHex } from '../../src/tracing/trace-context.js';
+import { readStealTicks } from '../../src/util/proc-stat-cpus.js';
 import { bpfSkipReason, freePort, Procs, run, sleep, startAgentSlice, waitFor, waitForPort, type AgentSlice } from './helpers.js';
 
 const skip = bpfSkipReason();
@@ -111,15 +112,11 @@ function curlExchanges(trace: string): number[] {
  */
 const STOLEN_SLACK_MS = 20;
 let stealMark = { steal: 0, total: 0 };
-function stealTicks(): { steal: number; total: number } {
-  const f = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').split(/\s+/).map(Number);
-  return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
-}
 function markSteal(): void {
-  stealMark = stealTicks();
+  stealMark = readStealTicks();
 }
 function stolenSlackMs(): number {
-  const now = stealTicks();
+  const now = readStealTicks();
   const share = (now.steal - stealMark.steal) / Math.max(1, now.total - stealMark.total);
   if (share <= 0.01) return 0;
   console.log(`# host steal ${(share * 100).toFixed(1)}% of this VM's CPU time since the suite began: timing checks allow ${STOLEN_SLACK_MS} ms more`);

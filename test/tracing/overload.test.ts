@@ -190,5 +190,16 @@ describe('capture suspended while a CPU is saturated', () => {
     assert.equal(overload().cause?.reason, 'agent_cpu', JSON.stringify(overload()));
     assert.equal((slice.tracer.status() as { shed: { exchanges: number } }).shed.exchanges, 0, 'nothing shed');
     assert.ok(slice.spans.length > 0, 'traced until then');
+
+    // A reload that turns the protection off ends the suspension at once (no wait for suspend_for).
+    const config = structuredClone(slice.ctx.config);
+    config.agent.ebpf.http.overload.enabled = false;
+    await slice.tracer.reload(config);
+    assert.equal(overload().state, 'capturing');
+    assert.equal(overload().enabled, false);
+    assert.ok(slice.ebpf.status().programs.filter((p) => p.name.startsWith('trace_http')).every((p) => p.attached));
+    const mark = slice.spans.length;
+    assert.equal((await a.get('/hello?after=reload')).status, 200);
+    await waitFor(() => slice!.spans.slice(mark).some((s) => s.attributes['server.port'] === port), 5_000, 'a span after the reload');
   });
 });

@@ -89,6 +89,8 @@ class HttpTracerImpl implements HttpTracer {
   private readonly guard = new OverloadGuard();
   /** Set while capture is suspended (agent.ebpf.http.overload): when it began, and what tipped it. */
   private suspended?: { sinceMs: number; cause: OverloadCause };
+  /** Why the latest suspension happened (kept after it ends, for the status). */
+  private lastCause?: OverloadCause;
   private resumeTimer?: NodeJS.Timeout;
   private readonly overloadTotals = { suspensions: 0, suspendedMs: 0 };
 
@@ -229,6 +231,7 @@ class HttpTracerImpl implements HttpTracer {
     if (!cause || !o.enabled) return;
     for (const p of HTTP_PROGRAMS) this.handle.detach(p);
     this.suspended = { sinceMs: Date.now(), cause };
+    this.lastCause = cause;
     this.overloadTotals.suspensions++;
     this.ctx.metrics.httpCaptureSuspensions.inc();
     this.ctx.metrics.httpCaptureSuspended.set(1);
@@ -318,7 +321,7 @@ class HttpTracerImpl implements HttpTracer {
         state: this.suspended ? 'suspended' : 'capturing',
         suspensions: this.overloadTotals.suspensions,
         suspended_seconds: Math.round((this.overloadTotals.suspendedMs + (this.suspended ? Date.now() - this.suspended.sinceMs : 0)) / 100) / 10,
-        ...(this.suspended ? { cause: causeStatus(this.suspended.cause) } : {}),
+        ...(this.lastCause ? { last_cause: causeStatus(this.lastCause) } : {}),
       },
       dropped: Object.fromEntries(this.drops),
       ...(this.failure ? { error: this.failure } : {}),

@@ -4,11 +4,10 @@
 // tracepoint is attached. At a server's saturation both costs come straight out of its throughput (nginx at
 // saturation on 2 cores, fully traced: ~0.5 of its throughput; every exchange shed: 0.75–0.84, bench:syscall-hooks).
 // So the tracer detaches its programs for a while (src/tracing/http-tracer.ts) when, over the last check:
-//   - the agent used more than max_agent_cpu_percent of the host's CPU time while HTTP events flowed — the
-//     capture costs more than it is allowed to (on a saturated server this is what tracing every request at
-//     tens of thousands per second costs); or
 //   - a CPU both shed exchanges and was busy at least saturated_cpu_percent — the host has no spare CPU and
-//     the agent is falling behind or over its per-CPU rate (a niced agent starved by the workload).
+//     the agent is falling behind or over its per-CPU rate (a niced agent starved by the workload); or
+//   - the agent used more than max_agent_cpu_percent of the host's CPU time while HTTP events flowed — a hard
+//     bound on what the capture may cost, whatever the host's load.
 // Capture is then sampled in time instead of per exchange, and the workload gets the CPU back.
 import { readCpuTicks, type CpuTicks } from '../util/proc-stat-cpus.js';
 

@@ -25,6 +25,9 @@ export type Pushed = { [S in SignalType]: SignalItem[S][] };
 export function testContext(edit: (c: TelegenConfig) => void = () => {}, record = true): SubsystemContext & { pushed: Pushed } {
   const config = structuredClone(defaultConfig()) as TelegenConfig;
   config.agent.ebpf.network.enabled = false;
+  // Overload suspension measures the agent's process CPU, and here that process is the whole test runner
+  // (assertions, fixtures' bookkeeping): it would stop capture mid-test under a load tool. Its own tests turn it on.
+  config.agent.ebpf.http.overload.enabled = false;
   edit(config);
   const pushed: Pushed = { traces: [], metrics: [], logs: [], profiles: [] };
   return {

@@ -223,7 +223,10 @@ class HttpTracerImpl implements HttpTracer {
     return { shedPerCpu: this.shed.perCpuExchanges(), agentCpuUs: cpu.user + cpu.system, events: this.processor.stats.events, atMs: performance.now() };
   }
 
-  /** Once a second while capturing: suspend when a CPU is saturated and shedding (agent.ebpf.http.overload). */
+  /**
+   * Once a second while capturing: detach every program when a CPU sheds while saturated or the agent is over
+   * its CPU bound (agent.ebpf.http.overload, src/tracing/overload-guard.ts); resume() brings them back.
+   */
   private checkOverload(): void {
     const o = this.config.agent.ebpf.http.overload;
     if (!this.handle || this.suspended) return;
@@ -315,7 +318,7 @@ class HttpTracerImpl implements HttpTracer {
       shed: this.pollShed(),
       // Connections open before tracing began, found in /proc and registered (parsed from their next message).
       existing_connections: { ...this.adoptTotals },
-      // agent.ebpf.http.overload: capture suspended while a CPU is saturated and shedding.
+      // agent.ebpf.http.overload: capture suspended while it costs the host too much (last_cause says why).
       overload: {
         enabled: this.config.agent.ebpf.http.overload.enabled,
         state: this.suspended ? 'suspended' : 'capturing',

@@ -268,6 +268,8 @@ async function main(): Promise<void> {
     // HTTP capture suspended under overload (agent.ebpf.http.overload) since the agent started: the load row
     // only measures tracing at ~10k spans/s when it was not.
     const suspensions = await selfMetric(loaded, 'telegen_http_capture_suspensions_total');
+    const suspensionReasons = [...(await (await fetch(`http://127.0.0.1:${loaded.apiPort}/metrics`)).text()).matchAll(/^telegen_http_capture_suspensions_total\{reason="(\w+)"\} (\d+)/gm)]
+      .map((m) => `${m[1]} ${m[2]}`).join(', ');
     await stop(loaded.proc);
     await stop(nginx);
     console.log('load agent', al, 'req/s', achieved, 'spans/s', spansPerSec);
@@ -314,7 +316,7 @@ async function main(): Promise<void> {
       `| idle wakeups (context switches per s, all threads) | ${ai.wakeupsPerSec.toFixed(0)} | ${ni.wakeupsPerSec.toFixed(0)} | ${(ai.wakeupsPerSec / Math.max(ni.wakeupsPerSec, 0.001)).toFixed(1)} | | |`,
       `| load: requests/s (wrk) / spans/s (agent) | ${achieved.toFixed(0)} / ${spansPerSec.toFixed(0)} | | | ~${TARGET_RPS} | |`,
       `| load: peak RSS (MB) | ${mb(al.peak.rssKb)} (w/o ring buffer ${mb(noRb(al.peak))}, PSS ${mb(al.peak.pssKb)}) | | | ≤ ${BUDGET.loadRssMb} | ${verdict(al.peak.rssKb / MB <= BUDGET.loadRssMb)} |`,
-      `| load: HTTP capture suspensions (agent.ebpf.http.overload) | ${suspensions} | | | 0 | ${suspensions ? '**suspended**' : 'none'} |`,
+      `| load: HTTP capture suspensions (agent.ebpf.http.overload) | ${suspensions}${suspensionReasons ? ` (${suspensionReasons})` : ''} | | | 0 | ${suspensions ? '**suspended**' : 'none'} |`,
       `| load: CPU (% of a core) | ${al.cpuPct.toFixed(1)} (${(cpuPerSpanPctSec * 1000).toFixed(2)}% per 1k spans/s) | | | | |`,
     );
   } finally {

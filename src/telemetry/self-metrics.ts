@@ -64,7 +64,7 @@ export class SelfMetrics {
   readonly httpDropped = this.counter('telegen_http_dropped_total', 'HTTP capture anomalies and drops (not_http, malformed_head, header_too_large, truncated_head, lost_framing, gap, pipeline_overflow, unmatched_response, connection_evicted, metric_series_limit, pid_filter_full, malformed_event; shed: exchanges the kernel did not capture while the agent was behind; resync_abandoned: requests in flight dropped when a connection lost sync)', ['reason']);
   readonly httpConnections = this.gauge('telegen_http_connections', 'Connections the HTTP tracer holds parsing state for');
   readonly httpCaptureSuspended = this.gauge('telegen_http_capture_suspended', '1 while HTTP capture is suspended because a CPU was saturated (agent.ebpf.http.overload): no spans or RED observations meanwhile');
-  readonly httpCaptureSuspensions = this.counter('telegen_http_capture_suspensions_total', 'Times HTTP capture was suspended because a CPU was saturated and shedding (agent.ebpf.http.overload)');
+  readonly httpCaptureSuspensions = this.counter('telegen_http_capture_suspensions_total', 'Times HTTP capture was suspended (agent.ebpf.http.overload), by reason: saturated_cpu (a CPU shed exchanges while busy), agent_cpu (the agent over max_agent_cpu_percent of the host)', ['reason']);
   readonly httpCaptureSuspendedSeconds = this.counter('telegen_http_capture_suspended_seconds_total', 'Seconds HTTP capture spent suspended (agent.ebpf.http.overload), counted when each suspension ends');
 
   readonly configReloads = this.counter('telegen_config_reloads_total', 'Configuration reloads, by result', ['result']);

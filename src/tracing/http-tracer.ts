@@ -236,7 +236,7 @@ class HttpTracerImpl implements HttpTracer {
     this.suspended = { sinceMs: Date.now(), cause };
     this.lastCause = cause;
     this.overloadTotals.suspensions++;
-    this.ctx.metrics.httpCaptureSuspensions.inc();
+    this.ctx.metrics.httpCaptureSuspensions.inc({ reason: cause.reason });
     this.ctx.metrics.httpCaptureSuspended.set(1);
     this.resumeTimer = setTimeout(() => this.resume(), parseDuration(o.suspend_for)).unref();
     this.ctx.logger.warn({ ...causeStatus(cause), suspend_for: o.suspend_for }, cause.reason === 'agent_cpu'

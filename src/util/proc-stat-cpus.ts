@@ -14,7 +14,11 @@ export function forEachCpuLine(text: string, cb: (cpu: number, ticks: number[]) 
 export interface CpuTicks {
   /** Ticks not idle and not waiting for I/O. */
   busy: number;
-  /** Every tick (user … steal; guest time is already inside user and nice). */
+  /**
+   * Ticks the CPU was this machine's: user … softirq (guest time is already inside user and nice). Steal is left
+   * out of both: time the hypervisor gave to another guest is neither work nor spare time of this one, so a vCPU
+   * stolen half the time and idle the rest is not "busy".
+   */
   total: number;
 }
 
@@ -29,7 +33,7 @@ export function readCpuTicks(procRoot = '/proc'): Map<number, CpuTicks> {
   }
   forEachCpuLine(text, (cpu, t) => {
     let total = 0;
-    for (let i = 0; i < 8 && i < t.length; i++) total += t[i]!;
+    for (let i = 0; i < 7 && i < t.length; i++) total += t[i]!;
     out.set(cpu, { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total });
   });
   return out;

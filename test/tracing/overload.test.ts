@@ -169,7 +169,8 @@ describe('capture suspended while a CPU is saturated', () => {
     for (const s of spans) assert.ok(!String(s.attributes['url.path'] ?? s.attributes['url.full']).includes('during'), 'no span from bytes of the suspension');
     assert.equal(overload().suspensions, 1, 'no second suspension without load');
     assert.equal((await slice.ctx.metrics.httpCaptureSuspended.get()).values[0]?.value, 0);
-    assert.equal((await slice.ctx.metrics.httpCaptureSuspensions.get()).values[0]?.value, 1, 'telegen_http_capture_suspensions_total');
+    assert.deepEqual((await slice.ctx.metrics.httpCaptureSuspensions.get()).values.map((v) => [v.labels.reason, v.value]), [['saturated_cpu', 1]],
+      'telegen_http_capture_suspensions_total{reason}');
   });
 
   it('suspends when the agent itself goes over max_agent_cpu_percent, with no shedding at all', { skip, timeout: 30_000 }, async () => {

@@ -234,7 +234,7 @@ nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, 
 ${SATURATION_SECONDS} s at saturation) with the HTTP tracer detached ("off") and attached ("on"), alternating per rate in
 one run, ${REPEATS} off/on pairs per fixed rate and ${SATURATION_REPEATS} at saturation (throughput and p99: the best window
 of each kind; CPU: the mean over the pairs). At saturation the agent suspends capture
-(\`agent.ebpf.http.overload\`: a CPU shedding while 70% busy, or the agent's CPU over 25% of the host → every HTTP program
+(\`agent.ebpf.http.overload\`: a CPU shedding while 70% busy, or the agent over 10% of the host's CPU while the host is 70% busy → every HTTP program
 detached for 30 s, then capture resumes and is checked again), so a saturation window spans two such cycles,
 detection phases included; *capture suspended* is the share of the on windows spent suspended (and how many
 times). *steal*: the share of this VM's CPU time the hypervisor gave to other guests during the window (best

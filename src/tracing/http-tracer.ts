@@ -240,7 +240,7 @@ class HttpTracerImpl implements HttpTracer {
     this.ctx.metrics.httpCaptureSuspended.set(1);
     this.resumeTimer = setTimeout(() => this.resume(), parseDuration(o.suspend_for)).unref();
     this.ctx.logger.warn({ ...causeStatus(cause), suspend_for: o.suspend_for }, cause.reason === 'agent_cpu'
-      ? 'HTTP capture suspended: the agent used more than agent.ebpf.http.overload.max_agent_cpu_percent of the host\'s CPU; its programs are detached so the workload gets the CPU back'
+      ? 'HTTP capture suspended: the agent used more than agent.ebpf.http.overload.max_agent_cpu_percent of a busy host\'s CPU; its programs are detached so the workload gets the CPU back'
       : 'HTTP capture suspended: a CPU is saturated and the kernel is shedding exchanges; its programs are detached so the workload gets the CPU back');
   }
 
@@ -407,7 +407,7 @@ class HttpTracerImpl implements HttpTracer {
 /** An overload cause as the log and the status show it (snake_case, rounded). */
 function causeStatus(c: OverloadCause): Record<string, string | number> {
   return c.reason === 'agent_cpu'
-    ? { reason: c.reason, agent_cpu_percent: Math.round(c.agentCpuPercent * 10) / 10 }
+    ? { reason: c.reason, agent_cpu_percent: Math.round(c.agentCpuPercent * 10) / 10, host_busy_percent: Math.round(c.hostBusyPercent) }
     : { reason: c.reason, cpu: c.cpu, busy_percent: Math.round(c.busyPercent), shed: c.shed };
 }
 

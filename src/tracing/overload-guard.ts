@@ -4,10 +4,14 @@
 // tracepoint is attached. At a server's saturation both costs come straight out of its throughput (nginx at
 // saturation on 2 cores, fully traced: ~0.5 of its throughput; every exchange shed: 0.75–0.84, bench:syscall-hooks).
 // So the tracer detaches its programs for a while (src/tracing/http-tracer.ts) when, over the last check:
-//   - a CPU both shed exchanges and was busy at least saturated_cpu_percent — the host has no spare CPU and
-//     the agent is falling behind or over its per-CPU rate (a niced agent starved by the workload); or
-//   - the agent used more than max_agent_cpu_percent of the host's CPU time while HTTP events flowed — a hard
-//     bound on what the capture may cost, whatever the host's load.
+//   - a CPU both shed exchanges and was busy at least saturated_cpu_percent — no spare CPU there, and the agent
+//     is falling behind or over its per-CPU rate (a niced agent starved by the workload); or
+//   - the agent used more than max_agent_cpu_percent of the host's CPU time while HTTP events flowed AND the
+//     host's CPUs together were busy at least saturated_cpu_percent — the capture is expensive and the workload
+//     has no room for it. Both, because neither alone tells a saturated server from a busy one: at nginx's
+//     saturation on 2 cores the agent took 16–23% of the host with the CPUs 70–85% busy and nothing shed (the
+//     server migrates between CPUs, each under the per-CPU rate); at a steady 8k req/s on a contended VM the
+//     agent took ~16% with the CPUs about half busy — that one must keep tracing.
 // Capture is then sampled in time instead of per exchange, and the workload gets the CPU back.
 import { readCpuTicks, type CpuTicks } from '../util/proc-stat-cpus.js';
 
@@ -31,7 +35,7 @@ export interface OverloadLimits {
 
 /** What tipped the decision, for the log line and the status. */
 export type OverloadCause =
-  | { reason: 'agent_cpu'; agentCpuPercent: number }
+  | { reason: 'agent_cpu'; agentCpuPercent: number; hostBusyPercent: number }
   | { reason: 'saturated_cpu'; cpu: number; busyPercent: number; shed: number };
 
 export class OverloadGuard {
@@ -56,12 +60,29 @@ export class OverloadGuard {
     this.cpus = this.readCpus();
     this.last = s;
     if (!prev) return undefined;
+    const shedding = this.saturatedCpu(before, prev.shedPerCpu, s.shedPerCpu, limits.saturatedCpuPercent);
+    if (shedding) return shedding;
     const elapsedUs = (s.atMs - prev.atMs) * 1000;
-    if (elapsedUs > 0 && s.events > prev.events) {
-      const agentCpuPercent = (100 * (s.agentCpuUs - prev.agentCpuUs)) / (elapsedUs * this.cpuCount());
-      if (agentCpuPercent > limits.maxAgentCpuPercent) return { reason: 'agent_cpu', agentCpuPercent };
+    if (elapsedUs <= 0 || s.events <= prev.events) return undefined;
+    const agentCpuPercent = (100 * (s.agentCpuUs - prev.agentCpuUs)) / (elapsedUs * this.cpuCount());
+    const hostBusyPercent = this.hostBusyPercent(before);
+    if (agentCpuPercent > limits.maxAgentCpuPercent && hostBusyPercent >= limits.saturatedCpuPercent) {
+      return { reason: 'agent_cpu', agentCpuPercent, hostBusyPercent };
     }
-    return this.saturatedCpu(before, prev.shedPerCpu, s.shedPerCpu, limits.saturatedCpuPercent);
+    return undefined;
+  }
+
+  /** Busy share of all CPUs together since `before` (steal left out), %. */
+  private hostBusyPercent(before: Map<number, CpuTicks>): number {
+    let busy = 0;
+    let total = 0;
+    for (const [cpu, t] of this.cpus) {
+      const b = before.get(cpu);
+      if (!b) continue;
+      busy += t.busy - b.busy;
+      total += t.total - b.total;
+    }
+    return total > 0 ? (100 * busy) / total : 0;
   }
 
   /**

@@ -34,7 +34,7 @@ function keepAliveClient(port: number): { proc: ChildProcess; get(path: string):
 
 describe('overload guard (decision)', () => {
   const ticks = (rows: Array<[number, number]>) => new Map<number, CpuTicks>(rows.map(([busy, total], cpu) => [cpu, { busy, total }]));
-  const limits = { maxAgentCpuPercent: 10, saturatedCpuPercent: 90 };
+  const limits = { maxAgentCpuPercent: 10, saturatedCpuPercent: 70 };
   /** A sample `s` seconds in, with `cpuMs` of agent CPU so far. */
   const at = (s: number, shedPerCpu: number[], cpuMs = 0, events = 0) => ({ shedPerCpu, agentCpuUs: cpuMs * 1000, events, atMs: s * 1000 });
 
@@ -55,18 +55,21 @@ describe('overload guard (decision)', () => {
     assert.deepEqual(g.check(at(3, [3, 9]), limits), { reason: 'saturated_cpu', cpu: 1, busyPercent: 99, shed: 2 });
   });
 
-  it('suspends when the agent used more than max_agent_cpu_percent of the host (all CPUs) while HTTP events flowed', () => {
-    const idle = ticks([[0, 100], [0, 100]]);
-    const g = new OverloadGuard(() => idle);
+  it('suspends when the agent used more than max_agent_cpu_percent of the host while the host was busy and HTTP events flowed', () => {
+    // Host busy 80 % (all CPUs together) in every interval but the third, which is 50 %.
+    const readings = [0, 1, 2, 3, 4, 5].map((i) => ticks([[80 * i - (i >= 3 ? 30 : 0), 100 * i], [80 * i - (i >= 3 ? 30 : 0), 100 * i]]));
+    const g = new OverloadGuard(() => readings.shift()!);
     g.baseline(at(0, [0, 0], 0, 0));
     // 150 ms of CPU in 1 s on 2 CPUs: 7.5 % of the host — within 10 %.
     assert.equal(g.check(at(1, [0, 0], 150, 1000), limits), undefined);
-    // 300 ms in the next second: 15 %.
-    assert.deepEqual(g.check(at(2, [0, 0], 450, 2000), limits), { reason: 'agent_cpu', agentCpuPercent: 15 });
+    // 300 ms in the next second: 15 %, host 80 % busy.
+    assert.deepEqual(g.check(at(2, [0, 0], 450, 2000), limits), { reason: 'agent_cpu', agentCpuPercent: 15, hostBusyPercent: 80 });
+    // 15 % again but the host only 50 % busy: the workload has room, tracing goes on.
+    assert.equal(g.check(at(3, [0, 0], 750, 3000), limits), undefined);
     // The same CPU with no HTTP event meanwhile (export, host metrics): not the capture's cost.
-    assert.equal(g.check(at(3, [0, 0], 750, 2000), limits), undefined);
+    assert.equal(g.check(at(4, [0, 0], 1050, 3000), limits), undefined);
     // Elapsed time, not the check period, is the denominator (a late timer): 300 ms over 2 s on 2 CPUs = 7.5 %.
-    assert.equal(g.check(at(5, [0, 0], 1050, 3000), limits), undefined);
+    assert.equal(g.check(at(6, [0, 0], 1350, 4000), limits), undefined);
   });
 
   it('a CPU missing from either reading never counts', () => {
@@ -183,7 +186,7 @@ describe('capture suspended while a CPU is saturated', () => {
       c.agent.ebpf.http.max_exchanges_per_cpu = 0; // no per-CPU bound: nothing is shed
       c.agent.ebpf.http.batch_delay = '50ms';
       c.agent.ebpf.http.overload.max_agent_cpu_percent = 1;
-      c.agent.ebpf.http.overload.saturated_cpu_percent = 100;
+      c.agent.ebpf.http.overload.saturated_cpu_percent = 1; // any busy host; nothing is shed, so only the agent rule can fire
     });
     const overload = () => (slice!.tracer.status() as { overload: Overload }).overload;
     const a = keepAliveClient(port);

@@ -29,7 +29,7 @@ export interface OverloadSample {
 export interface OverloadLimits {
   /** % of the host's CPU time (all CPUs). */
   maxAgentCpuPercent: number;
-  /** Busy % of a shedding CPU that counts as saturated. */
+  /** Busy % (steal left out) at which a shedding CPU, or the host's CPUs together, count as saturated. */
   saturatedCpuPercent: number;
 }
 

@@ -267,9 +267,10 @@ async function main(): Promise<void> {
     const loadEvents = (await selfMetric(loaded, 'telegen_ebpf_ringbuf_events_total')) - levents0;
     // HTTP capture suspended under overload (agent.ebpf.http.overload) since the agent started: the load row
     // only measures tracing at ~10k spans/s when it was not.
-    const suspensions = await selfMetric(loaded, 'telegen_http_capture_suspensions_total');
-    const suspensionReasons = [...(await (await fetch(`http://127.0.0.1:${loaded.apiPort}/metrics`)).text()).matchAll(/^telegen_http_capture_suspensions_total\{reason="(\w+)"\} (\d+)/gm)]
-      .map((m) => `${m[1]} ${m[2]}`).join(', ');
+    const byReason = [...(await (await fetch(`http://127.0.0.1:${loaded.apiPort}/metrics`)).text())
+      .matchAll(/^telegen_http_capture_suspensions_total\{reason="(\w+)"\} (\d+)/gm)].map((m) => ({ reason: m[1]!, n: Number(m[2]) }));
+    const suspensions = byReason.reduce((sum, r) => sum + r.n, 0);
+    const suspensionReasons = byReason.map((r) => `${r.reason} ${r.n}`).join(', ');
     await stop(loaded.proc);
     await stop(nginx);
     console.log('load agent', al, 'req/s', achieved, 'spans/s', spansPerSec);

@@ -11,3 +11,12 @@ export function sumPerCpu(value: Buffer | null | undefined, fields = 1): number[
   }
   return totals;
 }
+
+/** One field of the per-CPU value, CPU by CPU (index = CPU id): what sumPerCpu adds up. */
+export function perCpuField(value: Buffer | null | undefined, fields: number, field: number): number[] {
+  const out: number[] = [];
+  if (!value) return out;
+  const slot = fields * 8;
+  for (let at = 0; at + slot <= value.length; at += slot) out.push(Number(value.readBigUInt64LE(at + field * 8)));
+  return out;
+}

@@ -163,10 +163,15 @@ class HttpTracerImpl implements HttpTracer {
   async stop(): Promise<void> {
     if (!this.handle) return;
     this.teardown();
-    this.drain(); // what was delivered before the detach
+    this.finishInFlight();
+    this.pushMetrics();
+  }
+
+  /** After a detach: process what was delivered before it, end what is in flight (inferred responses emitted). */
+  private finishInFlight(): void {
+    this.drain();
     this.processor.closeAll();
     this.flushSpans();
-    this.pushMetrics();
   }
 
   private teardown(): void {
@@ -253,9 +258,7 @@ class HttpTracerImpl implements HttpTracer {
   private resume(): void {
     if (!this.handle || !this.suspended) return;
     this.endSuspension();
-    this.drain();
-    this.processor.closeAll();
-    this.flushSpans();
+    this.finishInFlight();
     this.existing?.forgetAll();
     this.attachCapture();
     this.ctx.logger.info({ suspensions: this.overloadTotals.suspensions }, 'HTTP capture resumed');

@@ -2,7 +2,7 @@
 // capture because user space was behind. Summed over CPUs when read; the growth since the last read is added to
 // telegen_http_dropped_total{reason="shed"} (exchanges) so /metrics and /status/ebpf show it.
 import type { BpfMap } from '../ebpf/core.js';
-import { sumPerCpu } from '../ebpf/per-cpu.js';
+import { perCpuField, sumPerCpu } from '../ebpf/per-cpu.js';
 
 /** enum http_shed_stat in bpf/http.h. */
 const EXCHANGES = 0;
@@ -47,11 +47,7 @@ export class ShedStats {
 
   /** Exchanges shed so far on each CPU by the current object (index = CPU id; empty without one). */
   perCpuExchanges(): number[] {
-    const v = this.map?.lookup(Buffer.alloc(4));
-    const out: number[] = [];
-    if (!v) return out;
-    for (let at = 0; at + NSTATS * 8 <= v.length; at += NSTATS * 8) out.push(Number(v.readBigUInt64LE(at + EXCHANGES * 8)));
-    return out;
+    return perCpuField(this.map?.lookup(Buffer.alloc(4)), NSTATS, EXCHANGES);
   }
 
   private readMap(): ShedTotals {

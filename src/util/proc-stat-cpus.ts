@@ -25,13 +25,7 @@ export interface CpuTicks {
 /** Busy and total ticks of each online CPU, by CPU id; empty when /proc/stat cannot be read. */
 export function readCpuTicks(procRoot = '/proc'): Map<number, CpuTicks> {
   const out = new Map<number, CpuTicks>();
-  let text: string;
-  try {
-    text = readFileSync(`${procRoot}/stat`, 'latin1');
-  } catch {
-    return out;
-  }
-  forEachCpuLine(text, (cpu, t) => {
+  forEachCpuLine(readStat(procRoot), (cpu, t) => {
     let total = 0;
     for (let i = 0; i < 7 && i < t.length; i++) total += t[i]!;
     out.set(cpu, { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total });
@@ -44,14 +38,17 @@ export function readCpuTicks(procRoot = '/proc'): Map<number, CpuTicks> {
  * others (benchmarks and timing tests report it: a stolen vCPU delays every timestamp and throughput on it).
  */
 export function readStealTicks(procRoot = '/proc'): { steal: number; total: number } {
-  let text: string;
-  try {
-    text = readFileSync(`${procRoot}/stat`, 'latin1');
-  } catch {
-    return { steal: 0, total: 0 };
-  }
-  const f = (/^cpu\s+(.*)$/m.exec(text)?.[1] ?? '').split(/\s+/).map(Number);
+  const f = (/^cpu\s+(.*)$/m.exec(readStat(procRoot))?.[1] ?? '').split(/\s+/).map(Number);
   let total = 0;
   for (let i = 0; i < 8 && i < f.length; i++) total += f[i]!;
   return { steal: f[7] ?? 0, total };
+}
+
+/** /proc/stat's text, or '' when it cannot be read (nothing to report, never a throw in a periodic check). */
+function readStat(procRoot: string): string {
+  try {
+    return readFileSync(`${procRoot}/stat`, 'latin1');
+  } catch {
+    return '';
+  }
 }

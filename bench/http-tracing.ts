@@ -26,8 +26,9 @@ import { freePort, waitForPort } from '../test/tracing/helpers.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /**
- * Windows at saturation are long: there the agent suspends capture (agent.ebpf.http.overload: ~1 s of capture,
- * then suspend_for, 30 s), so a fair window spans whole cycles — detection included — not one phase of one.
+ * Windows at saturation are long: there the agent suspends capture (agent.ebpf.http.overload: 250 ms of capture,
+ * then suspend_for, 30 s, then 60 s while the overload lasts), so a fair window spans the first two cycles —
+ * detection included — not one phase of one. (The tracer is started afresh for every on window.)
  */
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_SECONDS ?? 64);
 const SATURATION_REPEATS = Number(process.env.BENCH_SATURATION_REPEATS ?? 2);
@@ -235,8 +236,8 @@ ${SATURATION_SECONDS} s at saturation) with the HTTP tracer detached ("off") and
 one run, ${REPEATS} off/on pairs per fixed rate and ${SATURATION_REPEATS} at saturation (throughput and p99: the best window
 of each kind; CPU: the mean over the pairs). At saturation the agent suspends capture
 (\`agent.ebpf.http.overload\`: a CPU shedding while 70% busy, or the agent over 10% of the host's CPU while the host is 70% busy → every HTTP program
-detached for 30 s, then capture resumes and is checked again), so a saturation window spans two such cycles,
-detection phases included; *capture suspended* is the share of the on windows spent suspended (and how many
+detached for 30 s, then capture resumes and is checked 250 ms later; the next suspension lasts 60 s), so a
+saturation window spans the first two cycles (the tracer starts afresh in every on window), detection phases included; *capture suspended* is the share of the on windows spent suspended (and how many
 times). *steal*: the share of this VM's CPU time the hypervisor gave to other guests during the window (best
 window of each kind) — a stolen vCPU runs neither nginx nor wrk, so windows with a high steal are slower
 whatever the agent does. BENCH_OVERLOAD=0 runs the agent with the overload suspension off. The agent (eBPF core + discovery +

@@ -76,6 +76,25 @@ struct {
 	__type(value, struct http_settings);
 } http_settings SEC(".maps");
 
+/*
+ * Nonzero while capture is suspended (agent.ebpf.http.overload): user space sets it the moment it decides, then
+ * detaches the programs in the background — each syscall tracepoint's detach waits for a grace period (~70 ms,
+ * one at a time, ~1.6 s for all), and meanwhile the ones still attached capture nothing and cost a lookup.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} http_paused SEC(".maps");
+
+static __always_inline bool capture_paused(void)
+{
+	__u32 zero = 0;
+	__u32 *p = bpf_map_lookup_elem(&http_paused, &zero);
+	return p && *p;
+}
+
 /* Tracked TCP connections by (pid, fd): LRU so leaked entries (a missed close) age out; close deletes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -263,6 +282,8 @@ static __always_inline bool shed(struct http_conn *c, __u8 direction)
 /* sys_enter of a data syscall: remember its arguments when (pid, fd) is a tracked connection. */
 static __always_inline void enter_data(__u32 fd, __u64 ptr, __u32 call, __u32 iovcnt, __u8 direction)
 {
+	if (capture_paused())
+		return; /* the exit finds no arguments */
 	__u64 id = bpf_get_current_pid_tgid();
 	struct http_conn_key key = { .pid = id >> 32, .fd = fd };
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
@@ -385,7 +406,7 @@ static __always_inline void exit_data(long ret, __u8 direction)
 
 static __always_inline void exit_accept(long ret)
 {
-	if (ret < 0)
+	if (ret < 0 || capture_paused())
 		return;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (pid_traced(pid))
@@ -410,7 +431,7 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int trace_http_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!pid_traced(id >> 32))
+	if (capture_paused() || !pid_traced(id >> 32))
 		return 0;
 	struct http_args *a = thread_args(true);
 	if (!a)

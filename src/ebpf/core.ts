@@ -110,6 +110,12 @@ export interface BpfObjectHandle {
   attachPerfEvent(program: string, opts: PerfEventAttachOptions): void;
   /** Detach a program (it stays loaded). Idempotent. */
   detach(program: string): void;
+  /**
+   * Detach programs off the event loop: they count as detached at once (attach may follow at once; the kernel
+   * then briefly runs both), the promise settles when the kernel let go of them. Closing a syscall tracepoint waits
+   * for a grace period (~70 ms each, one at a time): detach() of many blocks the event loop that long.
+   */
+  detachInBackground(programs: readonly string[]): Promise<void>;
   /** Detach everything and unload the object; its programs and maps leave the kernel. Idempotent. */
   close(): void;
 }

@@ -36,6 +36,8 @@ export interface NativeAddon {
   attach(obj: NativeObject, program: string): NativeLink;
   attachPerfEvent(obj: NativeObject, program: string, opts: { cpu: number; pid: number; frequency: number }): NativeLink;
   detach(link: NativeLink): void;
+  /** Destroys the links on a libuv worker thread (each tracepoint's close waits for a kernel grace period). */
+  detachAsync(links: NativeLink[]): Promise<void>;
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;

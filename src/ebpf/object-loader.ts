@@ -94,6 +94,12 @@ export class LoadedObject implements BpfObjectHandle {
     this.links.delete(program);
   }
 
+  detachInBackground(programs: readonly string[]): Promise<void> {
+    const links = programs.flatMap((p) => this.links.get(p) ?? []);
+    for (const p of programs) this.links.delete(p);
+    return links.length ? this.native.detachAsync(links) : Promise.resolve();
+  }
+
   close(): void {
     if (this.closed) return;
     for (const p of [...this.links.keys()]) this.detach(p);

@@ -5,7 +5,8 @@ import { failed, type Health, type Subsystem, type SubsystemContext } from '../a
 import type { TelegenConfig } from '../config/schema.js';
 import { parseDuration } from '../config/types.js';
 import type { ProcessCatalog } from '../discovery/catalog.js';
-import { EventKind, bpfObjectPath, type BpfObjectHandle, type EbpfCore, type EventBatch } from '../ebpf/core.js';
+import { EventKind, bpfObjectPath, type BpfMap, type BpfObjectHandle, type EbpfCore, type EventBatch } from '../ebpf/core.js';
+import { u32 } from '../ebpf/map-codec.js';
 import type { Span } from '../model/span.js';
 import { MonotonicClock } from './clock.js';
 import { HttpEventReader } from './http-event.js';
@@ -14,7 +15,7 @@ import { PidFilter } from './pid-filter.js';
 import { RedMetrics } from './red-metrics.js';
 import { ShedStats } from './shed-stats.js';
 import { ExistingConnections } from './existing-connections.js';
-import { OverloadGuard, type OverloadCause, type OverloadSample } from './overload-guard.js';
+import { OverloadGuard, SuspensionBackoff, type OverloadCause, type OverloadSample } from './overload-guard.js';
 import { readdirSync } from 'node:fs';
 
 /** Every program of bpf/http.bpf.c; `trace_http_request` is the egress (write) exit. */
@@ -28,6 +29,12 @@ export const HTTP_PROGRAMS = [
 ] as const;
 
 const SWEEP_INTERVAL_MS = 1000;
+/**
+ * The first overload check after capture attaches comes this soon, not a sweep later: after a resume the overload
+ * that suspended capture is usually still there, and until the check fires the workload pays for full capture.
+ * Long enough for /proc/stat's 10 ms ticks and the per-CPU shed counters to mean something.
+ */
+const FIRST_OVERLOAD_CHECK_MS = 250;
 /**
  * Batches are held until agent.ebpf.http.batch_delay passed (or this many events / bytes wait), then processed
  * together: the per-request cost depends on the burst size far more than on the rate, because each burst first
@@ -87,8 +94,14 @@ class HttpTracerImpl implements HttpTracer {
   /** Connections adopted over the tracer's life (open before tracing began). */
   private readonly adoptTotals = { adopted: 0, known: 0, failed: 0 };
   private readonly guard = new OverloadGuard();
+  private readonly backoff = new SuspensionBackoff();
+  private firstCheckTimer?: NodeJS.Timeout;
+  /** http_paused: set while suspended, so the programs capture nothing while they are being detached. */
+  private pausedMap?: BpfMap;
+  /** The programs' background detach at the last suspension: they are attached again only once it is done. */
+  private detaching: Promise<void> = Promise.resolve();
   /** Set while capture is suspended (agent.ebpf.http.overload): when it began, and what tipped it. */
-  private suspended?: { sinceMs: number; cause: OverloadCause };
+  private suspended?: { sinceMs: number; forMs: number; cause: OverloadCause };
   /** Why the latest suspension happened (kept after it ends, for the status). */
   private lastCause?: OverloadCause;
   private resumeTimer?: NodeJS.Timeout;
@@ -139,11 +152,13 @@ class HttpTracerImpl implements HttpTracer {
       });
       this.handle = handle;
       this.shed.attach(handle.map('http_shed_stats'));
+      this.pausedMap = handle.map('http_paused');
       // Filter first, then attach: no event is produced before the agent itself is excluded.
       this.existing = new ExistingConnections(handle.map('http_conns'));
       this.pidFilter = new PidFilter(handle.map('http_pid_filter'), handle.map('http_settings'), this.deps.catalog,
         process.pid, () => this.drop('pid_filter_full'), (pid) => this.adopt([pid]));
       this.pidFilter.start(this.config.discovery.instrument.length === 0);
+      this.backoff.reset();
       this.attachCapture();
     } catch (e) {
       this.failure = (e as Error).message;
@@ -161,7 +176,11 @@ class HttpTracerImpl implements HttpTracer {
   }
 
   async stop(): Promise<void> {
-    if (!this.handle) return;
+    const handle = this.handle;
+    if (!handle) return;
+    await this.detaching;
+    await handle.detachInBackground(HTTP_PROGRAMS); // the kernel's grace periods, not on the event loop
+    if (this.handle !== handle) return; // stopped meanwhile
     this.teardown();
     this.finishInFlight();
     this.pushMetrics();
@@ -177,10 +196,12 @@ class HttpTracerImpl implements HttpTracer {
   private teardown(): void {
     clearInterval(this.sweepTimer);
     clearInterval(this.metricsTimer);
+    clearTimeout(this.firstCheckTimer);
     this.endSuspension();
     this.pidFilter?.stop();
     this.pidFilter = undefined;
     this.existing = undefined;
+    this.pausedMap = undefined;
     this.pollShed();
     this.shed.detach();
     this.unsubscribeCatalog?.();
@@ -205,7 +226,10 @@ class HttpTracerImpl implements HttpTracer {
       || before.max_exchanges_per_cpu !== http.max_exchanges_per_cpu;
     if (!this.wanted(config) || reloadObject) await this.stop();
     if (this.wanted(config)) await this.start();
-    if (this.suspended && !http.overload.enabled) this.resume();
+    if (!http.overload.enabled) {
+      if (this.suspended) await this.resume();
+      this.backoff.reset();
+    }
     if (this.pidFilter) {
       this.pidFilter.setDefault(config.discovery.instrument.length === 0);
       this.adoptAll(); // processes the new rules select may have connections open already
@@ -221,6 +245,8 @@ class HttpTracerImpl implements HttpTracer {
     for (const p of HTTP_PROGRAMS) handle.attach(p);
     this.adoptAll();
     this.guard.baseline(this.overloadSample());
+    clearTimeout(this.firstCheckTimer);
+    this.firstCheckTimer = setTimeout(() => this.checkOverload(), FIRST_OVERLOAD_CHECK_MS).unref();
   }
 
   private overloadSample(): OverloadSample {
@@ -237,14 +263,18 @@ class HttpTracerImpl implements HttpTracer {
     if (!this.handle || this.suspended) return;
     const cause = this.guard.check(this.overloadSample(), { maxAgentCpuPercent: o.max_agent_cpu_percent, saturatedCpuPercent: o.saturated_cpu_percent });
     if (!cause || !o.enabled) return;
-    for (const p of HTTP_PROGRAMS) this.handle.detach(p);
-    this.suspended = { sinceMs: Date.now(), cause };
+    const forMs = this.backoff.next(performance.now(), parseDuration(o.suspend_for), parseDuration(o.max_suspend_for));
+    // Capture stops now; the programs leave in the background (each takes a kernel grace period, ~1.6 s for all).
+    this.pausedMap?.update(u32(0), u32(1));
+    this.detaching = this.handle.detachInBackground(HTTP_PROGRAMS).catch((e: Error) =>
+      this.ctx.logger.warn({ err: e.message }, 'HTTP tracer: detaching its programs failed'));
+    this.suspended = { sinceMs: Date.now(), forMs, cause };
     this.lastCause = cause;
     this.overloadTotals.suspensions++;
     this.ctx.metrics.httpCaptureSuspensions.inc({ reason: cause.reason });
     this.ctx.metrics.httpCaptureSuspended.set(1);
-    this.resumeTimer = setTimeout(() => this.resume(), parseDuration(o.suspend_for)).unref();
-    this.ctx.logger.warn({ ...causeStatus(cause), suspend_for: o.suspend_for }, cause.reason === 'agent_cpu'
+    this.resumeTimer = setTimeout(() => void this.resume(), forMs).unref();
+    this.ctx.logger.warn({ ...causeStatus(cause), suspended_for_seconds: forMs / 1000 }, cause.reason === 'agent_cpu'
       ? 'HTTP capture suspended: the agent used more than agent.ebpf.http.overload.max_agent_cpu_percent of a busy host\'s CPU; its programs are detached so the workload gets the CPU back'
       : 'HTTP capture suspended: a CPU is saturated and the kernel is shedding exchanges; its programs are detached so the workload gets the CPU back');
   }
@@ -255,12 +285,16 @@ class HttpTracerImpl implements HttpTracer {
    * connection table is emptied, and the programs attach again with open connections adopted (parsed from
    * their next message, as at start).
    */
-  private resume(): void {
+  private async resume(): Promise<void> {
+    if (!this.handle || !this.suspended) return;
+    await this.detaching; // attached again only once the kernel let go of them: each then runs once
     if (!this.handle || !this.suspended) return;
     this.endSuspension();
     this.finishInFlight();
     this.existing?.forgetAll();
+    this.pausedMap?.update(u32(0), u32(0));
     this.attachCapture();
+    this.backoff.resumed(performance.now());
     this.ctx.logger.info({ suspensions: this.overloadTotals.suspensions }, 'HTTP capture resumed');
   }
 
@@ -327,6 +361,8 @@ class HttpTracerImpl implements HttpTracer {
         state: this.suspended ? 'suspended' : 'capturing',
         suspensions: this.overloadTotals.suspensions,
         suspended_seconds: Math.round((this.overloadTotals.suspendedMs + (this.suspended ? Date.now() - this.suspended.sinceMs : 0)) / 100) / 10,
+        // The current suspension's length (suspend_for, doubled while the overload persists).
+        ...(this.suspended ? { suspension_seconds: this.suspended.forMs / 1000 } : {}),
         ...(this.lastCause ? { last_cause: causeStatus(this.lastCause) } : {}),
       },
       dropped: Object.fromEntries(this.drops),

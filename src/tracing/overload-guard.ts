@@ -12,7 +12,9 @@
 //     saturation on 2 cores the agent took 16–23% of the host with the CPUs 70–85% busy and nothing shed (the
 //     server migrates between CPUs, each under the per-CPU rate); at a steady 8k req/s on a contended VM the
 //     agent took ~16% with the CPUs about half busy — that one must keep tracing.
-// Capture is then sampled in time instead of per exchange, and the workload gets the CPU back.
+// Capture is then sampled in time instead of per exchange, and the workload gets the CPU back. Each time capture
+// comes back it runs at full cost until the overload is seen again; SuspensionBackoff keeps those phases rare
+// while the overload persists.
 import { readCpuTicks, type CpuTicks } from '../util/proc-stat-cpus.js';
 
 export interface OverloadSample {
@@ -38,6 +40,9 @@ export type OverloadCause =
   | { reason: 'agent_cpu'; agentCpuPercent: number; hostBusyPercent: number }
   | { reason: 'saturated_cpu'; cpu: number; busyPercent: number; shed: number };
 
+/** The shortest interval a decision is taken over, ms. */
+export const MIN_INTERVAL_MS = 200;
+
 export class OverloadGuard {
   private cpus = new Map<number, CpuTicks>();
   private last?: OverloadSample;
@@ -53,9 +58,14 @@ export class OverloadGuard {
     this.last = s;
   }
 
-  /** Since the previous baseline or check: why capture should be suspended, or undefined. */
+  /**
+   * Since the previous baseline or check: why capture should be suspended, or undefined. A look less than
+   * MIN_INTERVAL_MS after the previous one decides nothing and keeps the interval open (/proc/stat counts 10 ms
+   * ticks: a shorter interval is mostly rounding).
+   */
   check(s: OverloadSample, limits: OverloadLimits): OverloadCause | undefined {
     const prev = this.last;
+    if (prev && s.atMs - prev.atMs < MIN_INTERVAL_MS) return undefined;
     const before = this.cpus;
     this.cpus = this.readCpus();
     this.last = s;
@@ -101,5 +111,35 @@ export class OverloadGuard {
       if (busyPercent >= percent && (!worst || busyPercent > worst.busyPercent)) worst = { reason: 'saturated_cpu', cpu, busyPercent, shed };
     }
     return worst;
+  }
+}
+
+/**
+ * How long each suspension lasts: suspend_for, doubled for every suspension that comes less than suspend_for after
+ * capture resumed (the overload persists), up to max_suspend_for; back to suspend_for once capture has run
+ * suspend_for without one. Each resume costs the workload the capture phase before the check fires again: at
+ * nginx's saturation a 30 s cycle spent ~1 s of it fully traced (~1.5 points of its throughput); doubling
+ * makes that a few per cent of the cycles of a long overload.
+ */
+export class SuspensionBackoff {
+  private streak = 0;
+  private resumedAtMs?: number;
+
+  /** The duration (ms) of a suspension beginning at `atMs` (monotonic ms). */
+  next(atMs: number, baseMs: number, maxMs: number): number {
+    const persists = this.resumedAtMs !== undefined && atMs - this.resumedAtMs < baseMs;
+    this.streak = persists ? this.streak + 1 : 0;
+    return Math.min(Math.max(maxMs, baseMs), baseMs * 2 ** Math.min(this.streak, 20));
+  }
+
+  /** Capture resumed at `atMs` (monotonic ms). */
+  resumed(atMs: number): void {
+    this.resumedAtMs = atMs;
+  }
+
+  /** A fresh start (tracer started, protection turned off): the next suspension is a first one. */
+  reset(): void {
+    this.streak = 0;
+    this.resumedAtMs = undefined;
   }
 }

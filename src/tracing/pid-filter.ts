@@ -5,6 +5,7 @@
 // and the map lists the selected ones. Bounded by the map's max_entries; overflow is counted.
 import { readdirSync } from 'node:fs';
 import type { BpfMap } from '../ebpf/core.js';
+import { u32 } from '../ebpf/map-codec.js';
 import type { CatalogChange, ProcessCatalog } from '../discovery/catalog.js';
 import { PidAction } from './http-event.js';
 
@@ -101,12 +102,6 @@ export class PidFilter {
     this.entries.delete(pid);
     this.filterMap.delete(u32(pid));
   }
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n, 0);
-  return b;
 }
 
 function safeReaddir(dir: string): string[] {

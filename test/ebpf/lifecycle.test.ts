@@ -93,6 +93,28 @@ describe('load/attach/detach lifecycle', { skip }, () => {
     await assertGone(everything);
   });
 
+  test('a background detach: detached at once, gone from the kernel when it settles, attachable again', async () => {
+    const core = createEbpfCore(testContext((c) => { c.agent.ebpf.delivery_latency = '20ms'; }));
+    cores.push(core);
+    await core.start();
+    let seen = 0;
+    const off = core.subscribe(EventKind.TEST_FLOOD, (b) => { seen += b.offsets.length; });
+    const flood = loadFlood(core, 'background', process.pid, 1);
+    const detached = flood.handle.detachInBackground(['flood_trigger']);
+    assert.equal(flood.handle.programs()[0]!.attached, false, 'detached as soon as asked');
+    await detached;
+    os.getPriority(); // after the kernel let go: not seen
+    flood.handle.attach('flood_trigger');
+    os.getPriority(); // seen once
+    await waitFor(() => seen >= 1, 3000, 'the event after attaching again');
+    await sleep(100);
+    assert.equal(seen, 1, 'none from the detached program, none twice');
+    await flood.handle.detachInBackground(['flood_trigger', 'no_such_program']); // unknown or detached: nothing to do
+    await flood.handle.detachInBackground(['flood_trigger']);
+    off();
+    flood.handle.close();
+  });
+
   test('reload switches the TCP tracer off and on without a restart', async () => {
     const ctx = testContext();
     const core = createEbpfCore(ctx);

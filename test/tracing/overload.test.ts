@@ -6,9 +6,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { SpanKind, type Span } from '../../src/model/span.js';
-import { OverloadGuard } from '../../src/tracing/overload-guard.js';
+import { MIN_INTERVAL_MS, OverloadGuard, SuspensionBackoff } from '../../src/tracing/overload-guard.js';
 import type { CpuTicks } from '../../src/util/proc-stat-cpus.js';
 import { bpfSkipReason, freePort, Procs, sleep, startAgentSlice, waitFor, waitForPort, type AgentSlice } from './helpers.js';
 
@@ -16,7 +17,7 @@ const skip = bpfSkipReason();
 if (skip) console.log(`# skipping overload suspension test: ${skip}`);
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
-interface Overload { enabled: boolean; state: string; suspensions: number; suspended_seconds: number; last_cause?: { reason: string } }
+interface Overload { enabled: boolean; state: string; suspensions: number; suspended_seconds: number; suspension_seconds?: number; last_cause?: { reason: string } }
 
 /** A keep-alive client process (one connection), one GET per call. */
 function keepAliveClient(port: number): { proc: ChildProcess; get(path: string): Promise<{ status: number; localPort: number }> } {
@@ -72,6 +73,36 @@ describe('overload guard (decision)', () => {
     assert.equal(g.check(at(6, [0, 0], 1350, 4000), limits), undefined);
   });
 
+  it('a look sooner than MIN_INTERVAL_MS after the previous one decides nothing and keeps the interval open', () => {
+    const readings = [ticks([[0, 0], [0, 0]]), ticks([[99, 100], [99, 100]])];
+    const g = new OverloadGuard(() => readings.shift()!);
+    g.baseline(at(0, [0, 0]));
+    assert.equal(g.check(at((MIN_INTERVAL_MS - 1) / 1000, [5, 0]), limits), undefined);
+    assert.equal(readings.length, 1, '/proc/stat not even read');
+    // The next look covers everything since the baseline, the early shed included.
+    assert.deepEqual(g.check(at(1, [5, 0]), limits), { reason: 'saturated_cpu', cpu: 0, busyPercent: 99, shed: 5 });
+  });
+
+  it('a suspension that follows a resume by less than suspend_for lasts twice the previous one, up to max_suspend_for', () => {
+    const b = new SuspensionBackoff();
+    const base = 30_000;
+    const max = 120_000;
+    assert.equal(b.next(0, base, max), base, 'a first suspension');
+    b.resumed(30_000);
+    assert.equal(b.next(30_300, base, max), 2 * base, 'overload seen again 300 ms after the resume');
+    b.resumed(90_300);
+    assert.equal(b.next(90_600, base, max), 4 * base);
+    b.resumed(210_600);
+    assert.equal(b.next(210_900, base, max), max, 'capped');
+    b.resumed(330_900);
+    // Capture ran a whole suspend_for without an overload: the next one is a first one again.
+    assert.equal(b.next(330_900 + base, base, max), base);
+    b.resumed(400_000);
+    assert.equal(b.next(400_100, base, base / 2), base, 'a max below suspend_for: no backoff');
+    b.reset();
+    assert.equal(b.next(400_200, base, max), base, 'after a reset');
+  });
+
   it('a CPU missing from either reading never counts', () => {
     const readings = [ticks([[0, 0]]), ticks([[10, 10], [10, 10]])];
     const g = new OverloadGuard(() => readings.shift()!);
@@ -115,6 +146,8 @@ describe('capture suspended while a CPU is saturated', () => {
     const cFirst = await c.get('/hello?warm=2');
 
     // A burst well over 20 exchanges per CPU per second: the kernel sheds, the next check suspends.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     for (let i = 0; i < 300 && overload().state === 'capturing'; i++) await a.get(`/burst?n=${i}`);
     await waitFor(() => overload().state === 'suspended', 5_000, 'capture suspended');
     const o = overload();
@@ -139,6 +172,10 @@ describe('capture suspended while a CPU is saturated', () => {
     assert.equal(slice.spans.slice(spansBefore).filter((s) => String(s.attributes['url.path']).startsWith('/during')).length, 0,
       'nothing is captured while suspended');
     assert.equal(overload().state, 'suspended');
+    loopDelay.disable();
+    // The programs left in the background: detaching them on the event loop blocked it ~1.6 s (a kernel grace
+    // period per syscall tracepoint).
+    assert.ok(loopDelay.max / 1e6 < 800, `event loop blocked ${(loopDelay.max / 1e6).toFixed(0)} ms around the suspension`);
 
     await waitFor(() => overload().state === 'capturing', 6_000, 'capture resumed');
     const resumedAfterMs = Date.now() - suspendedAt;
@@ -184,9 +221,14 @@ describe('capture suspended while a CPU is saturated', () => {
     slice = await startAgentSlice((c) => {
       c.agent.ebpf.http.overload.enabled = true;
       c.agent.ebpf.http.max_exchanges_per_cpu = 0; // no per-CPU bound: nothing is shed
-      c.agent.ebpf.http.batch_delay = '50ms';
+      // Events reach the parser (the guard's "HTTP events flowed") within the 250 ms first check even at this
+      // test's modest rate; at a saturating rate the ring's byte threshold delivers them that fast anyway.
+      c.agent.ebpf.delivery_latency = '20ms';
+      c.agent.ebpf.http.batch_delay = '20ms';
       c.agent.ebpf.http.overload.max_agent_cpu_percent = 1;
       c.agent.ebpf.http.overload.saturated_cpu_percent = 1; // any busy host; nothing is shed, so only the agent rule can fire
+      c.agent.ebpf.http.overload.suspend_for = '1s';
+      c.agent.ebpf.http.overload.max_suspend_for = '4s';
     });
     const overload = () => (slice!.tracer.status() as { overload: Overload }).overload;
     const a = keepAliveClient(port);
@@ -194,8 +236,22 @@ describe('capture suspended while a CPU is saturated', () => {
     for (let i = 0; i < 2000 && overload().state === 'capturing'; i++) await a.get(`/hello?n=${i}`);
     await waitFor(() => overload().state === 'suspended', 5_000, 'capture suspended');
     assert.equal(overload().last_cause?.reason, 'agent_cpu', JSON.stringify(overload()));
+    assert.equal(overload().suspension_seconds, 1, 'a first suspension lasts suspend_for');
     assert.equal((slice.tracer.status() as { shed: { exchanges: number } }).shed.exchanges, 0, 'nothing shed');
     assert.ok(slice.spans.length > 0, 'traced until then');
+
+    // The load goes on: capture resumes after 1 s, the overload is seen again at the first check (250 ms after the
+    // resume, not a sweep later) and the next suspension lasts twice as long.
+    let resumedAt = 0;
+    for (let i = 0; i < 20_000 && overload().suspensions < 2; i++) {
+      await a.get(`/hello?again=${i}`);
+      if (!resumedAt && overload().state === 'capturing') resumedAt = performance.now();
+    }
+    const reSuspendedAfterMs = performance.now() - resumedAt;
+    assert.ok(resumedAt > 0, 'capture resumed under load');
+    assert.equal(overload().suspensions, 2, JSON.stringify(overload()));
+    assert.equal(overload().suspension_seconds, 2, 'the overload persists: twice suspend_for');
+    assert.ok(reSuspendedAfterMs < 900, `suspended again ${reSuspendedAfterMs.toFixed(0)} ms after the resume`);
 
     // A reload that turns the protection off ends the suspension at once (no wait for suspend_for).
     const config = structuredClone(slice.ctx.config);

@@ -51,7 +51,7 @@ const AGENT_KNOBS = {
 };
 
 type Load = WrkResult;
-interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number; suspendedSec: number; suspensions: number; steal: number }
+interface Run extends Load { cpuSec: number; kernelSec: number; spans: number; spansOnPort: number; lost: number; shed: number; suspendedSec: number; suspensions: number; steal: number; statsSec: number }
 type Loader = (rate: number, seconds?: number) => Promise<Load>;
 
 /**
@@ -134,6 +134,7 @@ function programBreakdown(before: ProgStats[], after: ProgStats[], requests: num
 
 async function measure(agent: Agent, load: Loader, rate: number, programs: number[]): Promise<Run> {
   const s0 = await agent.command<AgentStats>('stats');
+  const at0 = performance.now();
   const k0 = bpfProgStats(programs);
   const t0 = readStealTicks();
   const r = await load(rate, windowOf(rate));
@@ -142,6 +143,7 @@ async function measure(agent: Agent, load: Loader, rate: number, programs: numbe
   // reading the CPU they cost and the spans they made.
   await new Promise((res) => setTimeout(res, 1500));
   const s1 = await agent.command<AgentStats>('stats');
+  const statsSec = (performance.now() - at0) / 1000;
   const k1 = bpfProgStats(programs);
   const sum = (ps: ProgStats[]) => ps.reduce((n, p) => n + p.ns, 0);
   if (process.env.BENCH_PROGRAMS && programs.length) console.log(`rate ${rate}: ${r.rps.toFixed(0)} req/s\n${programBreakdown(k0, k1, r.requests)}`);
@@ -149,7 +151,7 @@ async function measure(agent: Agent, load: Loader, rate: number, programs: numbe
     ...r, cpuSec: (s1.cpuUs - s0.cpuUs) / 1e6, kernelSec: (sum(k1) - sum(k0)) / 1e9, spans: s1.spans - s0.spans,
     spansOnPort: s1.spansOnPort - s0.spansOnPort, lost: s1.lost - s0.lost, shed: s1.shed - s0.shed,
     suspendedSec: s1.suspendedSec - s0.suspendedSec, suspensions: s1.suspensions - s0.suspensions,
-    steal: (t1.steal - t0.steal) / Math.max(1, t1.total - t0.total),
+    steal: (t1.steal - t0.steal) / Math.max(1, t1.total - t0.total), statsSec,
   };
 }
 
@@ -180,8 +182,10 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
       const agentPerK = mean((i) => (Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) * 1e5) / Math.max(1, ons[i]!.requests));
       const kernelPerK = mean((i) => (ons[i]!.kernelSec * 1e5) / Math.max(1, ons[i]!.requests));
       const agentCores = mean((i) => Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) / windowOf(rate));
-      // Share of the on windows with capture suspended under overload (and how many suspensions).
-      const suspended = `${((100 * ons.reduce((n, r) => n + r.suspendedSec, 0)) / (repeats * windowOf(rate))).toFixed(0)}% (${ons.reduce((n, r) => n + r.suspensions, 0)}×)`;
+      // Share of the on windows with capture suspended under overload (and how many suspensions), over the time
+      // between the two stats readings: they bracket the load and the 1.5 s drain after it, and the suspended
+      // seconds run on through both.
+      const suspended = `${((100 * ons.reduce((n, r) => n + r.suspendedSec, 0)) / ons.reduce((n, r) => n + r.statsSec, 0)).toFixed(0)}% (${ons.reduce((n, r) => n + r.suspensions, 0)}×)`;
       const perRequest = mode === 'both ends traced' ? 2 : 1;
       const spanRatio = ons.reduce((n, r) => n + r.spansOnPort, 0) / Math.max(1, ons.reduce((n, r) => n + r.requests, 0) * perRequest);
       rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${suspended} | ${pct(off.steal)} / ${pct(on.steal)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
@@ -237,7 +241,7 @@ one run, ${REPEATS} off/on pairs per fixed rate and ${SATURATION_REPEATS} at sat
 of each kind; CPU: the mean over the pairs). At saturation the agent suspends capture
 (\`agent.ebpf.http.overload\`: a CPU shedding while 70% busy, or the agent over 10% of the host's CPU while the host is 70% busy → every HTTP program
 detached for 30 s, then capture resumes and is checked 250 ms later; the next suspension lasts 60 s), so a
-saturation window spans the first two cycles (the tracer starts afresh in every on window), detection phases included; *capture suspended* is the share of the on windows spent suspended (and how many
+saturation window spans the first two cycles (the tracer starts afresh in every on window), detection phases included; *capture suspended* is the share of the on windows (from the stats reading before the load to the one after its 1.5 s drain) spent suspended (and how many
 times). *steal*: the share of this VM's CPU time the hypervisor gave to other guests during the window (best
 window of each kind) — a stolen vCPU runs neither nginx nor wrk, so windows with a high steal are slower
 whatever the agent does. BENCH_OVERLOAD=0 runs the agent with the overload suspension off. The agent (eBPF core + discovery +

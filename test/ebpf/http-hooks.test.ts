@@ -198,6 +198,9 @@ void _start(void) {
   sys(1, r == 0 ? 0 : 4, 0, 0, 0, 0);
 }`;
 
+/** The smallest 32-bit program: exit(7) through int 0x80, to learn whether this kernel runs 32-bit code at all. */
+const EXIT7_C = 'void _start(void) { __asm__ volatile ("int $0x80" : : "a"(1), "b"(7)); }';
+
 describe('HTTP syscall hooks: 32-bit processes', { skip: skip ?? (process.arch === 'x64' ? undefined : 'x86_64 only') }, () => {
   const procs = new Procs();
   let server: Server | undefined;
@@ -217,6 +220,14 @@ describe('HTTP syscall hooks: 32-bit processes', { skip: skip ?? (process.arch =
     const cc = spawnSync('gcc', ['-m32', '-nostdlib', '-static', '-O1', '-fno-stack-protector', '-fno-pic', '-o', bin, writeFile(dir, 'compat.c', COMPAT_C(port))], { encoding: 'utf8' });
     if (cc.status !== 0) {
       t.skip(`cannot build a 32-bit program here: ${cc.stderr.split('\n')[0]}`);
+      return;
+    }
+    // A kernel built or booted without IA32 emulation refuses to exec it (ENOEXEC): nothing to test then.
+    const probe = join(dir, 'exit7');
+    spawnSync('gcc', ['-m32', '-nostdlib', '-static', '-o', probe, writeFile(dir, 'exit7.c', EXIT7_C)]);
+    const ran = spawnSync(probe);
+    if (ran.status !== 7) {
+      t.skip(`this kernel does not run 32-bit programs (a 32-bit exit(7) gave ${ran.error?.message ?? `status ${ran.status}`})`);
       return;
     }
     ebpf = createEbpfCore(testContext(), { builtinTracers: false, processEvents: false });

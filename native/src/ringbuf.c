@@ -31,6 +31,8 @@
  * not external: external buffers bloated RSS). When JS lags, the bounded queue fills, the thread waits, the
  * kernel ring fills and BPF counts what it cannot reserve: backpressure ends in the lost counter, never in
  * unbounded memory.
+ * ringbufFlush (POST /admin/flush) wakes the thread through a second eventfd: it delivers what is committed, then a
+ * marker in the same queue, so JS knows when everything committed before the call has been handed over.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "util.h"
@@ -56,6 +58,7 @@
 typedef struct {
 	uint8_t *data;
 	size_t len;
+	uint64_t flushes; /* a flush marker (data NULL): how many ringbufFlush calls it answers */
 } tg_batch;
 
 typedef struct {
@@ -75,6 +78,7 @@ typedef struct {
 	int wakeup_fd; /* tg_events_wakeup (bpf/common.h): when BPF last forced a wakeup; -1 when not given */
 	int epfd; /* our epoll set: the ring's map fd + stop_fd */
 	int stop_fd;
+	int flush_fd; /* eventfd: ringbufFlush requests since the thread last looked */
 	uint64_t dropped_batches; /* only at shutdown */
 } tg_ringbuf;
 
@@ -84,7 +88,7 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void deliver(tg_ringbuf *s, uint8_t *data, size_t len)
+static void deliver(tg_ringbuf *s, uint8_t *data, size_t len, uint64_t flushes)
 {
 	tg_batch *b = malloc(sizeof(*b));
 	if (!b) {
@@ -93,6 +97,7 @@ static void deliver(tg_ringbuf *s, uint8_t *data, size_t len)
 	}
 	b->data = data;
 	b->len = len;
+	b->flushes = flushes;
 	for (;;) {
 		napi_status st = napi_call_threadsafe_function(s->tsfn, b, napi_tsfn_nonblocking);
 		if (st == napi_ok)
@@ -166,7 +171,7 @@ static int consume_batch(tg_ringbuf *s, bool *more, bool *busy)
 	}
 	__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
 	if (len > 0)
-		deliver(s, buf, len);
+		deliver(s, buf, len, 0);
 	else
 		free(buf);
 	return n;
@@ -212,10 +217,17 @@ static void *poll_thread(void *arg)
 			sleep_ms(timeout);
 		if (atomic_load(&s->stop))
 			break;
+		/* Flush requests are read before consuming: what they ask for was committed before they were made. */
+		uint64_t flushes = 0;
+		if (read(s->flush_fd, &flushes, sizeof(flushes)) != sizeof(flushes))
+			flushes = 0;
 		bool busy;
 		int n = consume_all(s, &busy);
 		if (n > 0)
 			mark_delivered(s);
+		/* After the batches in the same FIFO queue: JS sees the marker once it has dispatched them all. */
+		if (flushes > 0)
+			deliver(s, NULL, 0, flushes);
 		if (n > 0 || busy)
 			timeout = s->latency_ms;
 		else if (timeout < idle_max)
@@ -228,10 +240,15 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data)
 {
 	tg_batch *b = data;
 	if (env && cb) {
-		napi_value buf, undef;
-		if (napi_create_buffer_copy(env, b->len, b->data, NULL, &buf) == napi_ok) {
-			napi_get_undefined(env, &undef);
-			napi_call_function(env, undef, cb, 1, &buf, NULL);
+		napi_value args[2], undef;
+		napi_get_undefined(env, &undef);
+		if (!b->data) {
+			/* a flush marker: cb(null, n) */
+			napi_get_null(env, &args[0]);
+			napi_create_double(env, (double)b->flushes, &args[1]);
+			napi_call_function(env, undef, cb, 2, args, NULL);
+		} else if (napi_create_buffer_copy(env, b->len, b->data, NULL, &args[0]) == napi_ok) {
+			napi_call_function(env, undef, cb, 1, args, NULL);
 		}
 	}
 	free(b->data);
@@ -263,6 +280,7 @@ static void stop_thread(tg_ringbuf *s)
 	unmap(s);
 	close(s->epfd);
 	close(s->stop_fd);
+	close(s->flush_fd);
 }
 
 static void finalize(napi_env env, void *data, void *hint)
@@ -331,14 +349,18 @@ static napi_value open_rb(napi_env env, napi_callback_info info)
 	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct epoll_event ring_ev = { .events = EPOLLIN }, stop_ev = { .events = EPOLLIN };
-	if (s->epfd < 0 || s->stop_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ring_ev) < 0 ||
-	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stop_fd, &stop_ev) < 0) {
+	s->flush_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event ring_ev = { .events = EPOLLIN }, stop_ev = { .events = EPOLLIN }, flush_ev = { .events = EPOLLIN };
+	if (s->epfd < 0 || s->stop_fd < 0 || s->flush_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ring_ev) < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stop_fd, &stop_ev) < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->flush_fd, &flush_ev) < 0) {
 		int err = errno;
 		if (s->epfd >= 0)
 			close(s->epfd);
 		if (s->stop_fd >= 0)
 			close(s->stop_fd);
+		if (s->flush_fd >= 0)
+			close(s->flush_fd);
 		unmap(s);
 		free(s);
 		return tg_throw(env, "ringbuf", "epoll", err, NULL);
@@ -352,6 +374,7 @@ static napi_value open_rb(napi_env env, napi_callback_info info)
 		napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
 		close(s->epfd);
 		close(s->stop_fd);
+		close(s->flush_fd);
 		unmap(s);
 		free(s);
 		return tg_throw(env, "ringbuf", "pthread_create", errno, NULL);
@@ -374,8 +397,26 @@ static napi_value close_rb(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/*
+ * ringbufFlush(subscription): wake the thread to deliver everything committed so far, then cb(null, n) — after
+ * those batches — answering this call (n counts the calls one marker answers). No-op once closed.
+ */
+static napi_value flush_rb(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	tg_ringbuf *s = NULL;
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok && s && s->started) {
+		uint64_t one = 1;
+		if (write(s->flush_fd, &one, sizeof(one)) < 0) { /* eventfd counter full: cannot happen at 2^64-1 */ }
+	}
+	return NULL;
+}
+
 napi_value tg_init_ringbuf(napi_env env, napi_value exports)
 {
+	tg_export(env, exports, "ringbufFlush", flush_rb);
 	tg_export(env, exports, "ringbufOpen", open_rb);
 	tg_export(env, exports, "ringbufClose", close_rb);
 	return exports;

@@ -21,6 +21,8 @@ const STANDARD_CHECKS = ['ebpf', 'otlp', 'discovery'];
 const STALL_THRESHOLD_MS = 5_000;
 const STALL_CHECK_MS = 500;
 const STALL_WINDOW_MS = 1000;
+/** How long /admin/flush waits for one source to hand over what it holds before draining the queues anyway. */
+const FLUSH_HELD_TIMEOUT_MS = 2000;
 
 export interface AgentOptions {
   config: TelegenConfig;
@@ -157,7 +159,16 @@ export class Agent implements AgentControl {
     return this.opts.recentLogs?.snapshot() ?? [];
   }
 
-  flush(): Promise<Record<SignalType, number>> {
+  /** Sources first (what they hold goes into the queues), then the pipeline sends every queue. */
+  async flush(): Promise<Record<SignalType, number>> {
+    for (const s of this.subsystems) {
+      if (!s.flushHeld) continue;
+      try {
+        await withTimeout(s.flushHeld(), FLUSH_HELD_TIMEOUT_MS, `${s.name} did not hand over what it holds within ${FLUSH_HELD_TIMEOUT_MS} ms`);
+      } catch (e) {
+        this.logger.warn({ subsystem: s.name, err: (e as Error).message }, 'flush: subsystem could not hand over what it holds');
+      }
+    }
     return this.pipeline.flush();
   }
 

@@ -28,6 +28,11 @@ export interface Subsystem {
   start(): Promise<void>;
   /** Idempotent; flushes what it holds. */
   stop(): Promise<void>;
+  /**
+   * Hand what it holds back from the sink (events awaiting a burst, spans not yet pushed) to the sink now.
+   * POST /admin/flush calls it on every subsystem that has it, in start order, before the pipeline drains.
+   */
+  flushHeld?(): Promise<void>;
   /** Apply a validated new configuration. Throw to make the Agent roll every subsystem back. */
   reload(config: TelegenConfig): Promise<void>;
   health(): Health;

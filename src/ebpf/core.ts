@@ -160,6 +160,11 @@ export interface EbpfCore {
   subscribeProcessEvents(cb: (e: ProcessEvent) => void): () => void;
   /** The core runs with exec, exit and listen programs attached (discovery then rescans on its long interval). */
   processEventsActive(): boolean;
+  /**
+   * Resolves once every record committed to the ring before the call has been handed to its subscribers (the
+   * poll thread is woken instead of waiting for delivery_latency). At once when the core is not running.
+   */
+  flushEvents(): Promise<void>;
 }
 
 /** GET /status/ebpf, exactly. */

@@ -45,6 +45,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
   private native?: NativeAddon;
   private core?: LoadedObject;
   private ringbuf?: NativeRingbuf;
+  /** flushEvents() calls waiting for the addon's marker, oldest first (bounded by the callers: one per flush). */
+  private flushWaiters: Array<() => void> = [];
   private ringbufSize = 0;
   /** agent.ebpf.delivery_latency as started (like ringbuf_size, it changes on restart). */
   private latencyMs = 0;
@@ -119,7 +121,7 @@ class EbpfCoreImpl implements EbpfSubsystem {
       }
     }
     const fds = this.sharedFds();
-    this.ringbuf = native.ringbufOpen(fds[SHARED_MAPS.ringbuf]!, this.latencyMs, (batch) => this.onBatch(batch), fds[SHARED_MAPS.wakeup]);
+    this.ringbuf = native.ringbufOpen(fds[SHARED_MAPS.ringbuf]!, this.latencyMs, (batch, flushes) => this.onBatch(batch, flushes), fds[SHARED_MAPS.wakeup]);
     this.unsubscribeProcess = this.dispatcher.subscribe(EventKind.PROCESS, (b) => this.onProcessBatch(b));
   }
 
@@ -133,7 +135,12 @@ class EbpfCoreImpl implements EbpfSubsystem {
     return { tg_wakeup_bytes: BigInt(wakeupBytes(this.ringbufSize)), tg_wakeup_latency_ns: BigInt(this.latencyMs) * 1_000_000n };
   }
 
-  private onBatch(buf: Buffer): void {
+  private onBatch(buf: Buffer | null, flushes = 0): void {
+    if (buf === null) {
+      // The marker comes after every batch the flushes asked for (one FIFO queue): answer that many, oldest first.
+      for (const done of this.flushWaiters.splice(0, flushes)) done();
+      return;
+    }
     const n = this.dispatcher.dispatch(buf);
     if (n) this.ctx.metrics.ebpfRingbufEvents.inc(n);
   }
@@ -185,6 +192,8 @@ class EbpfCoreImpl implements EbpfSubsystem {
     this.unsubscribeProcess = undefined;
     if (this.ringbuf) this.native?.ringbufClose(this.ringbuf);
     this.ringbuf = undefined;
+    // Closing delivered what was left (synchronously, above): nothing more will come for a waiting flush.
+    for (const done of this.flushWaiters.splice(0)) done();
     for (const o of [...this.registry.objects.values()]) if (o !== this.core) o.close();
     this.core?.close();
     this.core = undefined;
@@ -282,6 +291,15 @@ class EbpfCoreImpl implements EbpfSubsystem {
 
   subscribe(kind: number, cb: (batch: EventBatch) => void): () => void {
     return this.dispatcher.subscribe(kind, cb);
+  }
+
+  flushEvents(): Promise<void> {
+    if (!this.ringbuf || !this.native) return Promise.resolve();
+    const rb = this.ringbuf;
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.native!.ringbufFlush(rb);
+    });
   }
 
   processEventsActive(): boolean {

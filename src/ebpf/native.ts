@@ -6,6 +6,8 @@ import { addonPath } from './paths.js';
 export type NativeObject = { readonly __brand: 'bpf_object' };
 export type NativeLink = { readonly __brand: 'bpf_link' };
 export type NativeRingbuf = { readonly __brand: 'ring_buffer' };
+/** A framed batch of records, or (null, n): the marker answering n ringbufFlush calls. */
+export type RingbufCallback = (batch: Buffer | null, flushes?: number) => void;
 
 export interface NativeProgram { name: string; section: string; type: string; fd: number; id: number }
 export interface NativeMap {
@@ -48,8 +50,13 @@ export interface NativeAddon {
    * was submitted (BPF forces earlier wakeups, bpf/common.h). `wakeupMapFd`: the tg_events_wakeup map, reset at
    * each delivery so BPF does not force a second wakeup in the same period.
    */
-  ringbufOpen(fd: number, latencyMs: number, cb: (batch: Buffer) => void, wakeupMapFd?: number): NativeRingbuf;
+  ringbufOpen(fd: number, latencyMs: number, cb: RingbufCallback, wakeupMapFd?: number): NativeRingbuf;
   ringbufClose(rb: NativeRingbuf): void;
+  /**
+   * Deliver everything committed to the ring now; then `cb(null, n)`, after those batches, answers this call and
+   * any made meanwhile (n of them). Nothing is answered once the ring is closed.
+   */
+  ringbufFlush(rb: NativeRingbuf): void;
   /** glibc malloc_trim(0): returns free heap pages to the kernel (each object load already does it). */
   mallocTrim(): boolean;
   /** execv(argv[0], argv): restarts this process (same pid) as argv; returns only by throwing. */

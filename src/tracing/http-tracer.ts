@@ -186,6 +186,16 @@ class HttpTracerImpl implements HttpTracer {
     this.pushMetrics();
   }
 
+  /**
+   * /admin/flush: what the kernel ring holds (up to delivery_latency) and the batches awaiting their burst (up to
+   * batch_delay) are processed now, and the spans of finished exchanges pushed. Exchanges still open stay open.
+   */
+  async flushHeld(): Promise<void> {
+    if (!this.handle) return;
+    await this.deps.ebpf.flushEvents();
+    this.drain();
+  }
+
   /** After a detach: process what was delivered before it, end what is in flight (inferred responses emitted). */
   private finishInFlight(): void {
     this.drain();

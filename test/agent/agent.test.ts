@@ -171,3 +171,41 @@ test('a blocked event loop (≥ 5 s) makes liveness fail, with the stall logged,
     await agent.stop();
   }
 });
+
+test('/admin/flush: every source hands over what it holds before the queues drain; one that fails is logged, the rest still go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'telegen-agent-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, QUIET);
+  const loadOptions = { configPath: file, env: {}, isRoot: true };
+  const { config } = loadConfig(loadOptions);
+  const { logger, lines } = captureLogger();
+  const held = (n: number) => Array.from({ length: n }, (_, i) => ({
+    timeUnixNano: 1n, observedTimeUnixNano: 1n, severityNumber: 9, body: `held ${i}`, attributes: {},
+    resource: { attributes: {} }, scope: { name: 'test' },
+  }));
+  const source = (name: string, sink: { push: (s: 'logs', items: ReturnType<typeof held>) => number }, n: number, fail = false): Subsystem => {
+    let holding = n;
+    return {
+      name, health: () => 'ok', status: () => ({}),
+      async start() {}, async stop() {}, async reload() {},
+      async flushHeld() {
+        if (fail) throw new Error('cannot hand over');
+        sink.push('logs', held(holding));
+        holding = 0;
+      },
+    };
+  };
+  const agent = new Agent({
+    config, configPath: file, loadOptions, logger,
+    extraSubsystems: (ctx) => [source('a', ctx.sink, 2), source('broken', ctx.sink, 5, true), source('b', ctx.sink, 3)],
+  });
+  await agent.start();
+  try {
+    const flushed = await agent.flush();
+    assert.equal(flushed.logs, 5, 'the records a and b held went out with this flush');
+    assert.ok(lines().some((l) => l.msg === 'flush: subsystem could not hand over what it holds' && l.subsystem === 'broken'));
+    assert.equal((await agent.flush()).logs, 0, 'nothing held twice');
+  } finally {
+    await agent.stop();
+  }
+});

@@ -279,11 +279,8 @@ static napi_value open_object(napi_env env, napi_callback_info info)
 
 static napi_value close_object(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
-	tg_object *o = NULL;
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&o) == napi_ok && o && o->obj) {
+	tg_object *o = tg_only_external_arg(env, info);
+	if (o && o->obj) {
 		bpf_object__close(o->obj);
 		o->obj = NULL;
 	}
@@ -440,11 +437,8 @@ static napi_value attach_perf_event(napi_env env, napi_callback_info info)
 
 static napi_value detach(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
-	tg_link *l = NULL;
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&l) == napi_ok && l && l->link) {
+	tg_link *l = tg_only_external_arg(env, info);
+	if (l && l->link) {
 		bpf_link__destroy(l->link);
 		l->link = NULL;
 	}

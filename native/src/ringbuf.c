@@ -388,11 +388,8 @@ static napi_value open_rb(napi_env env, napi_callback_info info)
 /* ringbufClose(subscription): stops the thread at once (eventfd); pending batches are still delivered. */
 static napi_value close_rb(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
-	tg_ringbuf *s = NULL;
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok && s)
+	tg_ringbuf *s = tg_only_external_arg(env, info);
+	if (s)
 		stop_thread(s);
 	return NULL;
 }
@@ -403,11 +400,8 @@ static napi_value close_rb(napi_env env, napi_callback_info info)
  */
 static napi_value flush_rb(napi_env env, napi_callback_info info)
 {
-	size_t argc = 1;
-	napi_value argv[1];
-	tg_ringbuf *s = NULL;
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc == 1 && napi_get_value_external(env, argv[0], (void **)&s) == napi_ok && s && s->started) {
+	tg_ringbuf *s = tg_only_external_arg(env, info);
+	if (s && s->started) {
 		uint64_t one = 1;
 		if (write(s->flush_fd, &one, sizeof(one)) < 0) { /* eventfd counter full: cannot happen at 2^64-1 */ }
 	}

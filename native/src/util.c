@@ -78,6 +78,17 @@ napi_value tg_throw(napi_env env, const char *step, const char *msg, int err, co
 	return NULL;
 }
 
+void *tg_only_external_arg(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	void *p = NULL;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+	    napi_get_value_external(env, argv[0], &p) != napi_ok)
+		return NULL;
+	return p;
+}
+
 bool tg_get_string(napi_env env, napi_value v, char *out, size_t cap)
 {
 	size_t len = 0;

@@ -17,6 +17,8 @@ void tg_throw_pending(napi_env env, const char *what);
 /* Throw an Error "<step>: <msg>" with properties step, errno and log (verifier log / libbpf messages). */
 napi_value tg_throw(napi_env env, const char *step, const char *msg, int err, const char *log);
 bool tg_get_string(napi_env env, napi_value v, char *out, size_t cap);
+/* The pointer behind a call's one external argument (close/detach/flush of a handle), or NULL. */
+void *tg_only_external_arg(napi_env env, napi_callback_info info);
 napi_value tg_int(napi_env env, int64_t v);
 napi_value tg_str(napi_env env, const char *s);
 void tg_set(napi_env env, napi_value obj, const char *key, napi_value v);

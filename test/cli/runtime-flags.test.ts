@@ -15,9 +15,9 @@ test('runtime flags: run (explicit, implied by flags, or by nothing) is restarte
 
 test('runtime flags: short-lived commands, flags already given (argv or NODE_OPTIONS) and TELEGEN_NODE_FLAGS="" are left alone', () => {
   for (const args of [['version'], ['--help'], ['-v'], ['validate', '-c', 'x'], ['diagnostics']]) assert.equal(reexecArgv([NODE, SCRIPT, ...args], [], {}, NODE), undefined);
-  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], ['--max-semi-space-size=16', '--bytecode-old-age=3'], {}, NODE), undefined, 'operator flags on the command line win');
-  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], ['--max_semi_space_size=16', '--bytecode_old_age=3'], {}, NODE), undefined, 'underscore spelling too');
-  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], [], { NODE_OPTIONS: '--max-semi-space-size=4 --bytecode-old-age=3' }, NODE), undefined, 'NODE_OPTIONS wins');
+  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], ['--max-semi-space-size=16', '--bytecode-old-age=3', '--heap-growing-percent=100'], {}, NODE), undefined, 'operator flags on the command line win');
+  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], ['--max_semi_space_size=16', '--bytecode_old_age=3', '--heap_growing_percent=100'], {}, NODE), undefined, 'underscore spelling too');
+  assert.equal(reexecArgv([NODE, SCRIPT, 'run'], [], { NODE_OPTIONS: '--max-semi-space-size=4 --bytecode-old-age=3 --heap-growing-percent=100' }, NODE), undefined, 'NODE_OPTIONS wins');
   // Flag by flag: the operator's own semi-space size is kept, and the flags it does not name are still added.
   assert.deepEqual(reexecArgv([NODE, SCRIPT, 'run'], ['--max-semi-space-size=16'], {}, NODE),
     [NODE, '--max-semi-space-size=16', ...RUNTIME_FLAGS.filter((f) => !f.startsWith('--max-semi-space-size')), SCRIPT, 'run']);

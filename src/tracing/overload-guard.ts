@@ -44,13 +44,12 @@ export type OverloadCause =
 export const MIN_INTERVAL_MS = 200;
 
 export class OverloadGuard {
-  /** /proc/stat at the start of the current interval; undefined when the last look skipped reading it. */
-  private cpus?: Map<number, CpuTicks> = new Map();
+  private cpus = new Map<number, CpuTicks>();
   private last?: OverloadSample;
 
   constructor(
     private readonly readCpus: () => Map<number, CpuTicks> = () => readCpuTicks(),
-    private readonly cpuCount = () => this.cpus?.size || 1,
+    private readonly cpuCount = () => this.cpus.size || 1,
   ) {}
 
   /** Start a new observation interval (capture was just attached): the next check looks from here. */
@@ -62,22 +61,15 @@ export class OverloadGuard {
   /**
    * Since the previous baseline or check: why capture should be suspended, or undefined. A look less than
    * MIN_INTERVAL_MS after the previous one decides nothing and keeps the interval open (/proc/stat counts 10 ms
-   * ticks: a shorter interval is mostly rounding). A look that finds no HTTP event and nothing shed since the
-   * previous one cannot suspend, so it does not read /proc/stat (an idle tracer looks once a second: that read was
-   * ~10% of the idle agent's CPU); the look after it then only opens a new interval, so an overload that follows
-   * an idle spell is decided one look later.
+   * ticks: a shorter interval is mostly rounding).
    */
   check(s: OverloadSample, limits: OverloadLimits): OverloadCause | undefined {
     const prev = this.last;
     if (prev && s.atMs - prev.atMs < MIN_INTERVAL_MS) return undefined;
-    this.last = s;
-    if (prev && s.events === prev.events && !shedSince(prev.shedPerCpu, s.shedPerCpu)) {
-      this.cpus = undefined;
-      return undefined;
-    }
     const before = this.cpus;
     this.cpus = this.readCpus();
-    if (!prev || !before) return undefined;
+    this.last = s;
+    if (!prev) return undefined;
     const shedding = this.saturatedCpu(before, prev.shedPerCpu, s.shedPerCpu, limits.saturatedCpuPercent);
     if (shedding) return shedding;
     const elapsedUs = (s.atMs - prev.atMs) * 1000;
@@ -94,7 +86,7 @@ export class OverloadGuard {
   private hostBusyPercent(before: Map<number, CpuTicks>): number {
     let busy = 0;
     let total = 0;
-    for (const [cpu, t] of this.cpus!) {
+    for (const [cpu, t] of this.cpus) {
       const b = before.get(cpu);
       if (!b) continue;
       busy += t.busy - b.busy;
@@ -109,7 +101,7 @@ export class OverloadGuard {
    */
   private saturatedCpu(before: Map<number, CpuTicks>, shedBefore: readonly number[], shedNow: readonly number[], percent: number): OverloadCause | undefined {
     let worst: OverloadCause & { reason: 'saturated_cpu' } | undefined;
-    for (const [cpu, t] of this.cpus!) {
+    for (const [cpu, t] of this.cpus) {
       const shed = (shedNow[cpu] ?? 0) - (shedBefore[cpu] ?? 0);
       const b = before.get(cpu);
       if (shed <= 0 || !b) continue;
@@ -120,12 +112,6 @@ export class OverloadGuard {
     }
     return worst;
   }
-}
-
-/** Some CPU shed an exchange between the two readings. */
-function shedSince(before: readonly number[], now: readonly number[]): boolean {
-  for (let cpu = 0; cpu < now.length; cpu++) if ((now[cpu] ?? 0) > (before[cpu] ?? 0)) return true;
-  return false;
 }
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, orderByDependencies } from '../../src/agent/agent.js';
 import { ExitCode, SubsystemError } from '../../src/agent/errors.js';
-import type { Health, Subsystem } from '../../src/agent/subsystem.js';
+import type { Health, Subsystem, SubsystemContext } from '../../src/agent/subsystem.js';
 import type { TelegenConfig } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
 import { captureLogger } from '../helpers/logger.js';
@@ -38,7 +38,7 @@ function probe(name: string, events: string[], opts: { dependsOn?: string[]; fai
   };
 }
 
-function setup(yaml = QUIET, extra: (events: string[]) => Subsystem[] = () => []) {
+function setup(yaml = QUIET, extra: (events: string[], ctx: SubsystemContext) => Subsystem[] = () => []) {
   const dir = mkdtempSync(join(tmpdir(), 'telegen-agent-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
@@ -46,7 +46,7 @@ function setup(yaml = QUIET, extra: (events: string[]) => Subsystem[] = () => []
   const { config } = loadConfig(loadOptions);
   const events: string[] = [];
   const { logger, lines } = captureLogger();
-  const agent = new Agent({ config, configPath: file, loadOptions, logger, extraSubsystems: () => extra(events) });
+  const agent = new Agent({ config, configPath: file, loadOptions, logger, extraSubsystems: (ctx) => extra(events, ctx) });
   return { agent, events, file, lines };
 }
 
@@ -173,17 +173,11 @@ test('a blocked event loop (≥ 5 s) makes liveness fail, with the stall logged,
 });
 
 test('/admin/flush: every source hands over what it holds before the queues drain; one that fails is logged, the rest still go', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'telegen-agent-'));
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, QUIET);
-  const loadOptions = { configPath: file, env: {}, isRoot: true };
-  const { config } = loadConfig(loadOptions);
-  const { logger, lines } = captureLogger();
   const held = (n: number) => Array.from({ length: n }, (_, i) => ({
     timeUnixNano: 1n, observedTimeUnixNano: 1n, severityNumber: 9, body: `held ${i}`, attributes: {},
     resource: { attributes: {} }, scope: { name: 'test' },
   }));
-  const source = (name: string, sink: { push: (s: 'logs', items: ReturnType<typeof held>) => number }, n: number, fail = false): Subsystem => {
+  const source = (name: string, sink: SubsystemContext['sink'], n: number, fail = false): Subsystem => {
     let holding = n;
     return {
       name, health: () => 'ok', status: () => ({}),
@@ -195,10 +189,7 @@ test('/admin/flush: every source hands over what it holds before the queues drai
       },
     };
   };
-  const agent = new Agent({
-    config, configPath: file, loadOptions, logger,
-    extraSubsystems: (ctx) => [source('a', ctx.sink, 2), source('broken', ctx.sink, 5, true), source('b', ctx.sink, 3)],
-  });
+  const { agent, lines } = setup(QUIET, (_events, ctx) => [source('a', ctx.sink, 2), source('broken', ctx.sink, 5, true), source('b', ctx.sink, 3)]);
   await agent.start();
   try {
     const flushed = await agent.flush();

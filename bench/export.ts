@@ -7,7 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { GZIP_LEVEL } from '../src/export/otlp-http/transport.js';
+import { GZIP_LEVEL } from '../src/export/settings.js';
 import { encodeTraces } from '../src/export/proto/encode-otlp.js';
 import { makeSpans } from './lib/bench-spans.js';
 import { BENCH_RESOURCE, runBatches, type ChildRun, type ChildSpec, type Compression, type Protocol } from './lib/export-child.js';
@@ -93,7 +93,7 @@ const encOurs = median(encOursRuns);
 const encSdk = median(encSdkRuns);
 console.error(`encode: ${runList(encOursRuns)} · ${runList(encSdkRuns)}`);
 
-// What gzip costs on these requests, at Telegen's OTLP/HTTP level and at zlib's default (the SDK's).
+// What gzip costs on these requests, at Telegen's level and at zlib's default (the SDK's).
 const sample = runBatches(makeSpans(40 * BATCH, BENCH_RESOURCE), BATCH, 40 * BATCH).map((b) => encodeTraces(b));
 const gz = (level: number) => {
   const c0 = process.cpuUsage();
@@ -155,7 +155,7 @@ Method (changed in issue #4's third pass; earlier figures in git history were ta
 
 What each side does:
 - Telegen end to end starts at \`push\`: in-memory queue, batching, encoding, then either the persistent segment log (default:
-  each batch appended with its CRC before it counts as accepted — compressed first with OTLP/HTTP + gzip —, read back from the
+  each batch appended with its CRC before it counts as accepted — compressed first with gzip —, read back from the
   page cache to be sent, deleted after the ack) or, in the "in memory" column, \`queue.persistent: false\`.
 - The SDK side starts at \`exporter.export\` (its span processor's queue is not counted). One request in flight on both sides.
 - The machine may be shared with other work: read ±20 % on any single figure (every run is listed below).
@@ -167,8 +167,9 @@ ${rows.join('\n')}
 Every measured run, in thousands of spans/CPU-s, one \`*\` per full GC that ran inside it (Telegen persistent · Telegen in memory · SDK):
 ${spread.map((l) => `- ${l}`).join('\n')}
 
-gzip: Telegen's OTLP/HTTP transport uses level ${GZIP_LEVEL}, the SDK's zlib's default (6); OTLP/gRPC compresses inside grpc-js at zlib's
-default level on both sides (grpc-js has no setting for the level and no public way to send a message compressed beforehand). Measured alone on these requests, level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
+gzip: Telegen compresses each batch once, at level ${GZIP_LEVEL}, before it is queued, for both protocols (OTLP/gRPC: grpc-js has no
+setting for the level, so its compression filter is given a path for messages compressed beforehand, src/export/otlp-grpc/precompressed.ts);
+the SDK's exporters use zlib's default level (6), OTLP/gRPC inside grpc-js. Measured alone on these requests, level ${GZIP_LEVEL} costs ${gzFast.usPerBatch.toFixed(0)} µs of CPU per ${BATCH}-span batch for ${(gzFast.ratio * 100).toFixed(1)} % of
 the size, level 6 ${gzDefault.usPerBatch.toFixed(0)} µs for ${(gzDefault.ratio * 100).toFixed(1)} %.
 
 Goals: ≥ 300k spans/s per core encoding; ≥ 3× the SDK end to end. See docs/export.md ("Performance") for where the time goes.`;

@@ -11,11 +11,11 @@ import { parseDuration } from '../config/types.js';
 import type { OtlpTransport } from '../export/exporter.js';
 import { FileExporter } from '../export/file/writer.js';
 import { createGrpcTransport } from '../export/otlp-grpc/transport.js';
-import { createHttpTransport, GZIP_LEVEL } from '../export/otlp-http/transport.js';
+import { createHttpTransport } from '../export/otlp-http/transport.js';
 import type { ExportOutcome } from '../export/outcome.js';
 import { attributeCacheStats } from '../export/proto/attributes.js';
 import { encodeBorrowed } from '../export/proto/encode-otlp.js';
-import { ExportConfigError, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
+import { ExportConfigError, GZIP_LEVEL, otlpSettings, type OtlpSettings, type OtlpSignal } from '../export/settings.js';
 import { SIGNAL_TYPES, type SignalItem, type SignalType } from '../model/signals.js';
 import { sizerFor } from './item-size.js';
 import { OtlpLane } from './otlp-lane.js';
@@ -347,9 +347,9 @@ export class TelegenPipeline implements ExportPipeline {
       // Borrowed from the encoder: the store writes (segment log) or copies (memory) it before returning.
       const raw = s === 'traces' ? encodeBorrowed(s, items as SignalItem['traces'][])
         : s === 'metrics' ? encodeBorrowed(s, items as SignalItem['metrics'][]) : encodeBorrowed(s, items as SignalItem['logs'][]);
-      // OTLP/HTTP with gzip: compress once, here, and queue the compressed bytes (a fraction of the disk, the
-      // checksum and the copies); the transport sends them as they are. gRPC compresses inside grpc-js.
-      const gzip = this.settings?.protocol === 'http' && this.settings.compression === 'gzip';
+      // gzip: compress once, here, at level 1, and queue the compressed bytes (a fraction of the disk, the
+      // checksum and the copies); both transports send them as they are (gRPC: ../export/otlp-grpc/precompressed.ts).
+      const gzip = this.settings?.compression === 'gzip';
       const body = gzip ? gzipSync(raw, { level: GZIP_LEVEL }) : raw;
       if (lane.store.append(body, items.length, points, gzip)) {
         this.durable[s] += items.length;

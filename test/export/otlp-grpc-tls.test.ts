@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { encodeTraces } from '../../src/export/proto/encode-otlp.js';
+import { installPrecompressedSend } from '../../src/export/otlp-grpc/precompressed.js';
 import { after, before, describe, it } from 'node:test';
 import { createPipeline, type TelegenPipeline } from '../../src/pipeline/index.js';
 import { logRecord, gauge, seqsOf, span, testConfig, testContext, tmp, waitFor } from './helpers/fixtures.js';
 import { startGrpcReceiver, startHttpReceiver, type Receiver } from './helpers/receiver.js';
 import { makeTestPki, type TestPki } from './helpers/test-ca.js';
 import { startCountingProxy } from './helpers/tcp-proxy.js';
+import { persistedRecords } from './helpers/segment-log-reader.js';
 
 const fast = { initial_interval: '50ms', max_interval: '200ms', multiplier: 1.5 };
 
@@ -56,6 +62,57 @@ describe('OTLP/gRPC export and TLS', () => {
     }
     assert.ok(wire.gzip! * 3 < wire.none!, `gzip ${wire.gzip} bytes vs none ${wire.none} bytes`);
     assert.equal(seqsOf(rx.received.map((r) => r.body)).length, 1000);
+  });
+
+  it('gzip: each batch is compressed once, at level 1, before it is queued, and sent as a compressed gRPC message', async () => {
+    const rx = await grpcRx();
+    const proxy = await startCountingProxy(rx.port);
+    cleanup.push(() => proxy.close());
+    const dir = tmp('grpc-gzip');
+    const config = testConfig({ otlp: { retry: fast, flush_interval: '50ms', endpoint: `127.0.0.1:${proxy.port}`, protocol: 'grpc', insecure: true, compression: 'gzip', traces: { batch_size: 500 } } }, dir);
+    // The receiver holds its answer: the batch stays in the persistent queue meanwhile, where it can be looked at.
+    rx.replies.push({ holdMs: 1000 });
+    const p = createPipeline(testContext(config));
+    await p.start();
+    cleanup.push(() => p.stop());
+    const spans = Array.from({ length: 500 }, (_, i) => span(i));
+    p.push('traces', spans);
+    let queued: ReturnType<typeof persistedRecords> = [];
+    await waitFor(() => (queued = persistedRecords(join(config.queue.directory, 'traces'), 'traces')).length > 0, 3000, 'queued batch');
+    assert.equal(queued[0]!.gzip, true, 'queued compressed (record magic TGZ1)');
+    assert.equal(queued[0]!.items, 500);
+    await waitFor(() => rx.received.length === 1, 5000, 'delivery');
+    // Decoded by grpc-js' server: flagged compressed and compressed once (gzip bytes sent as plain, or gzipped
+    // twice, would not decode).
+    assert.deepEqual(seqsOf(rx.received.map((r) => r.body)).sort((a, b) => a - b), spans.map((_, i) => i));
+    // On the wire: about the level-1 compressed request, not the plain one.
+    const level1 = gzipSync(encodeTraces(spans), { level: 1 }).length;
+    await waitFor(() => proxy.bytesUp() >= level1, 2000, 'bytes counted');
+    assert.ok(proxy.bytesUp() < level1 + 2048, `${proxy.bytesUp()} bytes up for a ${level1}-byte level-1 request`);
+  });
+
+  it('gzip: if grpc-js ever stops taking pre-compressed messages, the refused batch is sent again as plain bytes', async () => {
+    // Simulate a grpc-js whose compression filter never sees the marked Buffer (here: it gets a copy), so the gzip
+    // bytes go out as the message and the receiver cannot decode them.
+    assert.ok(installPrecompressedSend()); // first, so that the copy below happens before it
+    const { CompressionFilter } = createRequire(import.meta.url)('@grpc/grpc-js/build/src/compression-filter.js');
+    const patched = CompressionFilter.prototype.sendMessage;
+    CompressionFilter.prototype.sendMessage = async function (m: Promise<{ message: Buffer; flags?: number }>) {
+      const r = await m;
+      return patched.call(this, { message: Buffer.from(r.message), flags: r.flags });
+    };
+    try {
+      const rx = await grpcRx();
+      const p = await pipeline({ endpoint: `127.0.0.1:${rx.port}`, protocol: 'grpc', insecure: true, compression: 'gzip' });
+      p.push('traces', [span(1), span(2), span(3)]);
+      assert.equal((await p.flush()).traces, 3);
+      assert.deepEqual(seqsOf(rx.received.map((r) => r.body)).sort(), [1, 2, 3]);
+      const st = p.status() as { last_error: string; queues: { traces: { dropped: number } } };
+      assert.equal(st.queues.traces.dropped, 0);
+      assert.match(st.last_error, /pre-compressed/);
+    } finally {
+      CompressionFilter.prototype.sendMessage = patched;
+    }
   });
 
   it('retries UNAVAILABLE and RESOURCE_EXHAUSTED with RetryInfo; RESOURCE_EXHAUSTED without it is permanent', async () => {

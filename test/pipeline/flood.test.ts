@@ -15,8 +15,9 @@ describe('flood: bounded memory, exact drop accounting', () => {
   it('pushes 10× capacity per round for 12 rounds', async (t) => {
     const capacity = 5000;
     const ctx = testContext(testConfig({
-      // Port 9 (discard) on loopback: connection refused, so nothing drains.
-      otlp: { endpoint: '127.0.0.1:9', protocol: 'grpc', insecure: true, flush_interval: '20ms', retry: { initial_interval: '1s' }, traces: { batch_size: 500, queue_capacity: capacity } },
+      // Port 9 (discard) on loopback: connection refused, so nothing drains. No compression: the queue holds
+      // the batches as encoded, so 60k spans overflow the 4 MiB disk cap (gzipped they would fit).
+      otlp: { endpoint: '127.0.0.1:9', protocol: 'grpc', insecure: true, compression: 'none', flush_interval: '20ms', retry: { initial_interval: '1s' }, traces: { batch_size: 500, queue_capacity: capacity } },
       queue: { max_bytes: 4 * 1024 * 1024 }, shutdown_timeout: '1s',
     }));
     const p = createPipeline(ctx);

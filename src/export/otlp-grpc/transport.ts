@@ -1,13 +1,16 @@
 // OTLP/gRPC with @grpc/grpc-js: unary calls on the official service methods
 // (opentelemetry.proto.collector.<signal>.v1.<Signal>Service/Export), the request body being the encoded
-// ExportXServiceRequest. gzip via the channel's default compression; TLS via grpc-js SSL credentials.
+// ExportXServiceRequest. gzip: the call is marked gzip by grpc-js (the channel's default compression) and the
+// batches arrive compressed already, at level 1, from the pipeline (./precompressed.ts); TLS via grpc-js SSL
+// credentials.
 import { createRequire } from 'node:module';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type * as Grpc from '@grpc/grpc-js';
 import type { OtlpTransport } from '../exporter.js';
 import { classifyGrpc, corruptBatch, ok, type ExportOutcome } from '../outcome.js';
 import { allFields, decodePartialSuccess } from '../proto/response.js';
-import type { OtlpSettings, OtlpSignal } from '../settings.js';
+import { GZIP_LEVEL, type OtlpSettings, type OtlpSignal } from '../settings.js';
+import { handledHere, installPrecompressedSend, markGzipped } from './precompressed.js';
 
 export const GRPC_METHODS: Record<OtlpSignal, string> = {
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -16,6 +19,8 @@ export const GRPC_METHODS: Record<OtlpSignal, string> = {
 };
 
 const identity = (b: Buffer): Buffer => b;
+/** What a receiver answers to a message it cannot decode: UNKNOWN, INVALID_ARGUMENT, INTERNAL. */
+const REFUSED_PAYLOAD = new Set([2, 3, 13]);
 
 /**
  * grpc-js is loaded on first use: an agent without an OTLP/gRPC endpoint (the default) never pays for it
@@ -28,6 +33,8 @@ function grpcJs(): typeof Grpc {
 
 export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
   const grpc = grpcJs();
+  // Without it (grpc-js internals changed) grpc-js compresses plain bytes itself, at its own level.
+  let precompressed = s.compression === 'gzip' && installPrecompressedSend();
   const creds = s.tls
     ? grpc.credentials.createSsl(s.ca ?? null, s.key ?? null, s.cert ?? null,
       s.rejectUnauthorized ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined })
@@ -45,9 +52,12 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
   });
 
   function send(signal: OtlpSignal, body: Buffer, timeoutMs: number, gzipped = false): Promise<ExportOutcome> {
-    // grpc-js compresses messages itself: a batch queued compressed (OTLP/HTTP with gzip before a reload) goes
-    // in as plain protobuf.
-    if (gzipped) {
+    const marked = precompressed;
+    if (marked) {
+      // A batch queued plain (before a reload turned gzip on) is compressed here, once.
+      body = markGzipped(gzipped ? body : gzipSync(body, { level: GZIP_LEVEL }));
+    } else if (gzipped) {
+      // Queued compressed, sent plain: compression is off now, or grpc-js compresses it itself.
       try {
         body = gunzipSync(body);
       } catch (e) {
@@ -60,6 +70,16 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
       client.makeUnaryRequest(GRPC_METHODS[signal], identity, identity, body, md,
         { deadline: Date.now() + timeoutMs },
         (err: Grpc.ServiceError | null, res?: Buffer) => {
+          if (marked && !handledHere(body) && (!err || REFUSED_PAYLOAD.has(err.code))) {
+            // The server got the message, but grpc-js did not frame it through precompressed.ts: the gzip bytes
+            // went out as they were, and were refused. From now on grpc-js compresses plain bytes itself; this
+            // batch is sent again. (A call that never reached the server — refused, timed out connecting — says
+            // nothing about this and is classified as usual.)
+            precompressed = false;
+            resolve({ kind: 'retryable', status: 'precompressed_unsupported', errorType: 'precompressed_unsupported',
+              message: 'grpc-js did not take the pre-compressed message; sending plain bytes from now on' });
+            return;
+          }
           if (err) {
             resolve(classifyGrpc(err.code, err.details, retryInfoMs(err.metadata)));
             return;

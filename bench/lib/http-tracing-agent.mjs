@@ -4,13 +4,13 @@
 // pipeline's cost is bench:export's). Driven over stdin, one command per line; answers one JSON line each:
 //   on     attach the tracer                 → {"ok":true,"programs":[ids of its BPF programs]}
 //   off    detach it                         → {"ok":true}
-//   profstart / profstop   a CPU profile of what ran in between, written to opts.profileFile
+//   profstart / profstop   a CPU profile of what ran in between, written to opts.profileFile (and opts.heapFile)
 //   stats  → {"cpuUs": process CPU so far (user+system, every thread), "spans": n, "spansOnPort": n, "lost": n,
 //             "shed": exchanges the kernel did not capture because the agent was behind, "events": ring-buffer
 //             records received, "batches": deliveries with HTTP events (with countBatches), "suspendedSec" and
 //             "suspensions": time and times capture was suspended under overload (agent.ebpf.http.overload)}
 // argv[2]: JSON { port, instrument?: [...], exclude?: [...] (discovery rules), nice?, shedPercent?, maxExchangesPerCpu?,
-//   countBatches?, profileFile?, batchDelay? (agent.ebpf.http.batch_delay), overload? (false: agent.ebpf.http.overload.enabled
+//   countBatches?, profileFile?, heapFile? (with profstart/stop: sampled allocations, collected ones included), batchDelay? (agent.ebpf.http.batch_delay), overload? (false: agent.ebpf.http.overload.enabled
 //   off) }.
 /* global structuredClone */
 import { spawnSync } from 'node:child_process';
@@ -82,11 +82,18 @@ const commands = {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
     await profiler.post('Profiler.start');
+    // Every allocation sampled, also what GC has collected since (what the allocation rate, thus GC, is made of).
+    if (opts.heapFile) {
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+      });
+    }
     return { ok: true };
   },
   async profstop() {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(opts.profileFile ?? 'agent.cpuprofile', JSON.stringify(profile));
+    if (opts.heapFile) writeFileSync(opts.heapFile, JSON.stringify((await profiler.post('HeapProfiler.stopSampling')).profile));
     profiler.disconnect();
     return { ok: true };
   },

@@ -3,6 +3,7 @@
 // with the V8 flags `telegen run` uses (RUNTIME_FLAGS) and extra Node flags (PROFILE_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"), and
 // prints for an off window and an on window: agent CPU per request (µs), CPU per thread (main, V8 workers, the
 // ring-buffer poll thread...), ring-buffer deliveries and HTTP events per second, context switches per second.
+// HEAP_FILE=x.heapprofile (with PROFILE_FILE): sampled allocations of the on window, collected ones included.
 // PROFILE_FILE=x.cpuprofile: a V8 CPU profile (200 µs sampling) of the on window only (wall time in JS: a
 // thread preempted by the workload inflates what it was running). PERF_FILE=x.data: `perf record -g` of the agent
 // during the on window (CPU time; with PROFILE_NODE_FLAGS=--perf-basic-prof for JS frames). BATCH_DELAY=100ms:
@@ -50,7 +51,7 @@ const wrk = wrkLoader(url, dir, CONNECTIONS);
 const flags = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const agent = spawn(process.execPath, [...RUNTIME_FLAGS, ...flags, join(import.meta.dirname, 'http-tracing-agent.mjs'), JSON.stringify({
   port, instrument: [{ exe_path: '*/nginx', open_ports: String(port) }], exclude: [{ exe_path: '*/wrk' }], countBatches: true,
-  profileFile: process.env.PROFILE_FILE, ...(process.env.BATCH_DELAY ? { batchDelay: process.env.BATCH_DELAY } : {}),
+  profileFile: process.env.PROFILE_FILE, heapFile: process.env.HEAP_FILE, ...(process.env.BATCH_DELAY ? { batchDelay: process.env.BATCH_DELAY } : {}),
 })], { stdio: ['pipe', 'pipe', 'inherit'] });
 const replies = [];
 createInterface({ input: agent.stdout }).on('line', (l) => {

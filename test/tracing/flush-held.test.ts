@@ -41,4 +41,28 @@ describe('the HTTP tracer hands over what it holds when asked (flushHeld)', { sk
     assert.ok(tookMs < 2000, `the flush took ${tookMs.toFixed(0)} ms (the ring's own timer would take up to 10 s)`);
     assert.ok(slice.ctx.pushed.traces.length >= 2, 'the spans went into the sink');
   });
+
+  it('a burst of held exchanges reaches the sink in runs of at most 256 spans, in order, none lost', async () => {
+    await slice?.stop();
+    slice = await startAgentSlice((c) => {
+      c.agent.ebpf.http.batch_delay = '30s';
+    });
+    const runs: number[] = [];
+    const push = slice.ctx.sink.push.bind(slice.ctx.sink);
+    slice.ctx.sink.push = (signal, items) => {
+      if (signal === 'traces') runs.push(items.length);
+      return push(signal, items);
+    };
+    const port = await freePort();
+    procs.spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', procs.tempDir('tg-runs-')]);
+    await waitForPort(port);
+    const n = 700;
+    for (let i = 0; i < n; i++) await (await fetch(`http://127.0.0.1:${port}/r${i}`)).arrayBuffer();
+    await slice.tracer.flushHeld!();
+    const paths = slice.ctx.pushed.traces.filter((s) => s.attributes['server.port'] === port).map((s) => s.attributes['url.path']);
+    assert.equal(paths.length, n, 'one server span per request');
+    assert.deepEqual(paths, Array.from({ length: n }, (_, i) => `/r${i}`), 'in request order');
+    assert.ok(runs.length >= 3, `pushed in ${runs.length} runs`);
+    assert.ok(Math.max(...runs) <= 256, `largest run ${Math.max(...runs)} spans`);
+  });
 });

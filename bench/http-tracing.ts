@@ -33,6 +33,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_SECONDS ?? 64);
 const SATURATION_REPEATS = Number(process.env.BENCH_SATURATION_REPEATS ?? 2);
 const windowOf = (rate: number) => (rate > 0 ? SECONDS : SATURATION_SECONDS);
+/**
+ * At fixed rates, each window is measured after the load has run this long in the same state (off: tracer
+ * detached; on: attached). The measured on window is thus the tracer in its operating regime at that rate, not
+ * its first seconds after the quiet off windows (the tracer saw no traffic there): V8 shrinks its young generation
+ * to 1 MiB while the agent allocates nothing and, until the allocation rate it measures is back above 1 MB/s,
+ * gives the semi-space pages back after every scavenge and faults them in again (docs/http-tracing.md, "Cost").
+ * Those first seconds are measured too and reported in their own column. 0: no settling (the earlier method).
+ */
+const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 5);
 const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const RATES = (process.env.BENCH_RATES ?? '1000,2000,4000,8000,0').split(',').map(Number); // 0 = saturation
 const CONNECTIONS = 16;
@@ -132,12 +141,12 @@ function programBreakdown(before: ProgStats[], after: ProgStats[], requests: num
     .join('\n');
 }
 
-async function measure(agent: Agent, load: Loader, rate: number, programs: number[]): Promise<Run> {
+async function measure(agent: Agent, load: Loader, rate: number, programs: number[], seconds = windowOf(rate)): Promise<Run> {
   const s0 = await agent.command<AgentStats>('stats');
   const at0 = performance.now();
   const k0 = bpfProgStats(programs);
   const t0 = readStealTicks();
-  const r = await load(rate, windowOf(rate));
+  const r = await load(rate, seconds);
   const t1 = readStealTicks();
   // Let the last events reach the agent (delivery_latency, 200 ms) and be processed (batch_delay, 1 s) before
   // reading the CPU they cost and the spans they made.
@@ -166,11 +175,15 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
     for (const rate of RATES) {
       const offs: Run[] = [];
       const ons: Run[] = [];
+      const firsts: Run[] = [];
       const repeats = rate > 0 ? REPEATS : SATURATION_REPEATS;
+      const settle = rate > 0 ? SETTLE_SECONDS : 0;
       for (let i = 0; i < repeats; i++) {
         await agent.command('off');
+        if (settle > 0) await load(rate, settle);
         offs.push(await measure(agent, load, rate, []));
         const { programs } = await agent.command<{ programs: number[] }>('on');
+        if (settle > 0) firsts.push(await measure(agent, load, rate, programs, settle));
         ons.push(await measure(agent, load, rate, programs));
       }
       // Throughput and p99: the best window of each kind (least disturbed by the rest of the host). CPU: the
@@ -180,6 +193,10 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
       const on = best(ons);
       const mean = (f: (i: number) => number) => offs.reduce((n, _, i) => n + f(i), 0) / repeats;
       const agentPerK = mean((i) => (Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) * 1e5) / Math.max(1, ons[i]!.requests));
+      // The first seconds after attaching, against the off window scaled to the same number of requests.
+      const firstPerK = firsts.length === repeats
+        ? `${mean((i) => (Math.max(0, firsts[i]!.cpuSec - (offs[i]!.cpuSec * firsts[i]!.requests) / Math.max(1, offs[i]!.requests)) * 1e5) / Math.max(1, firsts[i]!.requests)).toFixed(2)}%`
+        : '—';
       const kernelPerK = mean((i) => (ons[i]!.kernelSec * 1e5) / Math.max(1, ons[i]!.requests));
       const agentCores = mean((i) => Math.max(0, ons[i]!.cpuSec - offs[i]!.cpuSec) / windowOf(rate));
       // Share of the on windows with capture suspended under overload (and how many suspensions), over the time
@@ -188,7 +205,7 @@ async function series(mode: Mode, port: number, load: Loader, agentOpts: object,
       const suspended = `${((100 * ons.reduce((n, r) => n + r.suspendedSec, 0)) / ons.reduce((n, r) => n + r.statsSec, 0)).toFixed(0)}% (${ons.reduce((n, r) => n + r.suspensions, 0)}×)`;
       const perRequest = mode === 'both ends traced' ? 2 : 1;
       const spanRatio = ons.reduce((n, r) => n + r.spansOnPort, 0) / Math.max(1, ons.reduce((n, r) => n + r.requests, 0) * perRequest);
-      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${suspended} | ${pct(off.steal)} / ${pct(on.steal)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
+      rows.push(`| ${mode} | ${rate > 0 ? rate : 'saturation'} | ${off.rps.toFixed(0)} | ${on.rps.toFixed(0)} | ${(on.rps / off.rps).toFixed(3)} | ${off.p99.toFixed(2)} | ${on.p99.toFixed(2)} | ${(agentCores * 100).toFixed(1)}% | ${agentPerK.toFixed(2)}% | ${firstPerK} | ${kernelPerK.toFixed(2)}% | ${spanRatio.toFixed(2)} | ${ons.reduce((n, r) => n + r.spans - r.spansOnPort, 0)} | ${ons.reduce((n, r) => n + r.lost, 0)} | ${ons.reduce((n, r) => n + r.shed, 0)} | ${suspended} | ${pct(off.steal)} / ${pct(on.steal)} | ${[...offs, ...ons].reduce((n, r) => n + r.errors, 0)} |`);
       console.log(rows.at(-1));
     }
   } finally {
@@ -236,7 +253,8 @@ async function main(): Promise<void> {
   const cpus = spawnSync('nproc').stdout.toString().trim();
   writeBenchSection('http-tracing', `
 nginx (1 worker, a 300-byte static page, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per window at fixed rates,
-${SATURATION_SECONDS} s at saturation) with the HTTP tracer detached ("off") and attached ("on"), alternating per rate in
+each measured after the same load has run ${SETTLE_SECONDS} s in the same state (BENCH_SETTLE_SECONDS; before 2026-12-04: no
+settling), ${SATURATION_SECONDS} s at saturation) with the HTTP tracer detached ("off") and attached ("on"), alternating per rate in
 one run, ${REPEATS} off/on pairs per fixed rate and ${SATURATION_REPEATS} at saturation (throughput and p99: the best window
 of each kind; CPU: the mean over the pairs). At saturation the agent suspends capture
 (\`agent.ebpf.http.overload\`: a CPU shedding while 70% busy, or the agent over 10% of the host's CPU while the host is 70% busy → every HTTP program
@@ -256,7 +274,10 @@ request. Fixed rates are approximate for wrk (a per-connection pause); the measu
 - *user space in isolation* (bench/lib/http-tracing-micro.mjs: recorded-layout batches through the compiled
   reader → parser → span → RED): **${micro.server.toFixed(2)} µs per server exchange, ${micro.both.toFixed(2)} µs per client +
   server pair** (≈ ${(micro.server / 10).toFixed(2)}% / ${(micro.both / 10).toFixed(2)}% of a core per 1k req/s before ring-buffer delivery and GC);
-- *agent CPU*: the agent process's CPU (all threads) on minus off, per 1k req/s of traced traffic;
+- *agent CPU*: the agent process's CPU (all threads) on minus off, per 1k req/s of traced traffic, with the
+  tracer settled at the rate; *first ${SETTLE_SECONDS} s after attach*: the same for the settling seconds right after the
+  tracer attached following ${SECONDS + SETTLE_SECONDS} s without traffic to trace (V8's young generation shrunk meanwhile and
+  grows back: see docs/http-tracing.md, "Cost") — what a traced server pays once when traffic resumes after a pause;
 - *kernel*: run time of the tracer's BPF programs (\`kernel.bpf_stats_enabled\`), per 1k req/s: paid inside the
   syscalls that hit the tracepoints (not in the agent's CPU) — the traced processes', and a hash lookup for every
   read/write/close of every other process on the host (which dominates at low rates on this busy host);
@@ -272,8 +293,8 @@ ${cpus} cores shared with other engineers' work, and nginx, the load tool and th
 noisy. Goal: ≤ 1% of a core per 1k req/s, ≥ 0.97 throughput at saturation (see docs/http-tracing.md for what
 bounds the saturation ratio on 2 cores). Anchor (field notes): Coroot ~2% of a core per 1k req/s.
 
-| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | kernel per 1k req/s | span ratio | other spans | lost | shed | capture suspended | steal off / on | errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| traced | rate (req/s) | off req/s | on req/s | throughput ratio | off p99 ms | on p99 ms | agent CPU | agent CPU per 1k req/s | same, first ${SETTLE_SECONDS} s after attach | kernel per 1k req/s | span ratio | other spans | lost | shed | capture suspended | steal off / on | errors |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `);
 }

@@ -67,6 +67,15 @@ export function classifyGrpc(code: number, details: string, retryInfoMs: number 
   return { kind: 'permanent', status: name, message, errorType };
 }
 
+/**
+ * A pre-compressed gRPC message the server refused because grpc-js sent it without going through
+ * ../export/otlp-grpc/precompressed.ts (its internals changed): retryable, the transport sends it plain next.
+ */
+export const precompressedRefused = (): ExportOutcome => ({
+  kind: 'retryable', status: 'precompressed_unsupported', errorType: 'precompressed_unsupported',
+  message: 'grpc-js did not take the pre-compressed message; sending plain bytes from now on',
+});
+
 /** A queued batch that does not decompress (cannot happen with an intact CRC): dropped, never retried forever. */
 export const corruptBatch = (e: unknown): ExportOutcome =>
   ({ kind: 'permanent', status: 'corrupt_batch', message: `queued batch does not decompress: ${(e as Error).message}`, errorType: 'corrupt_batch' });

@@ -43,6 +43,7 @@ const FIRST_OVERLOAD_CHECK_MS = 250;
  * CPU per request, one per second ~9 µs. Memory stays bounded by the two caps.
  */
 const COALESCE_EVENTS = 4096;
+const COALESCE_BYTES = 4 << 20;
 /**
  * Spans go to the sink in runs of this many while a burst is processed, not all at its end: a burst of 4096
  * events builds ~2,000 spans, and held to the end they are live at every scavenge that lands inside the burst,
@@ -50,7 +51,6 @@ const COALESCE_EVENTS = 4096;
  * scavenges 2–6 ms → ~0.5 ms, a mark-compact every ~1.1 s → every ~1.8 s).
  */
 const SPAN_PUSH_CHUNK = 256;
-const COALESCE_BYTES = 4 << 20;
 
 export interface HttpTracerDeps {
   ebpf: EbpfCore;

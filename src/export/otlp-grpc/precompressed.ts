@@ -26,14 +26,14 @@ interface CompressionFilterLike {
   sendMessage(message: Promise<WriteObject> | WriteObject): Promise<WriteObject>;
 }
 
-const gzipped = new WeakSet<Buffer>();
-const handled = new WeakSet<Buffer>();
+/** Buffers marked as gzip data, and whether the filter has taken them through the path below yet. */
+const marks = new WeakMap<Buffer, 'marked' | 'handled'>();
 let installed: boolean | undefined;
 
-/** gRPC length-prefixed message: compressed flag, u32 big-endian length, the bytes. */
-export function frameMessage(payload: Buffer, compressed: boolean): Buffer {
+/** A gRPC length-prefixed message flagged compressed: flag 1, u32 big-endian length, the bytes. */
+function frameCompressed(payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(payload.length + 5);
-  out.writeUInt8(compressed ? 1 : 0, 0);
+  out.writeUInt8(1, 0);
   out.writeUInt32BE(payload.length, 1);
   payload.copy(out, 5);
   return out;
@@ -58,15 +58,15 @@ export function installPrecompressedSend(): boolean {
   const original = proto.sendMessage;
   proto.sendMessage = async function (this: CompressionFilterLike, message) {
     const m = await message;
-    if (!gzipped.has(m.message)) return original.call(this, m);
-    handled.add(m.message);
+    if (!marks.has(m.message)) return original.call(this, m);
+    marks.set(m.message, 'handled');
     const max = this.maxSendMessageLength;
     if (this.currentCompressionAlgorithm === 'gzip' && typeof max === 'number') {
       if (max !== -1 && m.message.length > max) {
         // As grpc-js reports an oversized message (RESOURCE_EXHAUSTED = 8).
         throw { code: 8, details: `Attempted to send message with a size larger than ${max}` };
       }
-      return { message: frameMessage(m.message, true), flags: m.flags };
+      return { message: frameCompressed(m.message), flags: m.flags };
     }
     return original.call(this, { message: gunzipSync(m.message), flags: m.flags });
   };
@@ -76,11 +76,11 @@ export function installPrecompressedSend(): boolean {
 
 /** `body` is gzip data: sent as a compressed message without compressing it again. */
 export function markGzipped(body: Buffer): Buffer {
-  gzipped.add(body);
+  marks.set(body, 'marked');
   return body;
 }
 
 /** Did the compression filter take `body` (marked) through the path above? */
 export function handledHere(body: Buffer): boolean {
-  return handled.has(body);
+  return marks.get(body) === 'handled';
 }

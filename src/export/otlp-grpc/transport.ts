@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type * as Grpc from '@grpc/grpc-js';
 import type { OtlpTransport } from '../exporter.js';
-import { classifyGrpc, corruptBatch, ok, type ExportOutcome } from '../outcome.js';
+import { classifyGrpc, corruptBatch, ok, precompressedRefused, type ExportOutcome } from '../outcome.js';
 import { allFields, decodePartialSuccess } from '../proto/response.js';
 import { GZIP_LEVEL, type OtlpSettings, type OtlpSignal } from '../settings.js';
 import { handledHere, installPrecompressedSend, markGzipped } from './precompressed.js';
@@ -76,8 +76,7 @@ export function createGrpcTransport(s: OtlpSettings): OtlpTransport {
             // batch is sent again. (A call that never reached the server — refused, timed out connecting — says
             // nothing about this and is classified as usual.)
             precompressed = false;
-            resolve({ kind: 'retryable', status: 'precompressed_unsupported', errorType: 'precompressed_unsupported',
-              message: 'grpc-js did not take the pre-compressed message; sending plain bytes from now on' });
+            resolve(precompressedRefused());
             return;
           }
           if (err) {

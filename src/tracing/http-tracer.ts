@@ -394,6 +394,7 @@ class HttpTracerImpl implements HttpTracer {
   }
 
   pushMetrics(): void {
+    this.clock.refresh();
     const metrics = this.red.collect(this.clock.toWall(process.hrtime.bigint()));
     if (metrics.length) this.ctx.sink.push('metrics', metrics);
   }
@@ -416,6 +417,7 @@ class HttpTracerImpl implements HttpTracer {
     this.pendingBytes = 0;
     // One clock read per burst for the per-connection activity times (idle expiry works in seconds).
     this.processor.now = Date.now();
+    this.clock.refresh(this.processor.now);
     for (const b of batches) this.process(b);
     this.flushSpans();
   }

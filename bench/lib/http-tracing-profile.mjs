@@ -2,7 +2,10 @@
 // benchmark. Runs the same agent process (bench/lib/http-tracing-agent.mjs on dist/, server traced, wrk excluded)
 // with the V8 flags `telegen run` uses (RUNTIME_FLAGS) and extra Node flags (PROFILE_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"), and
 // prints for an off window and an on window: agent CPU per request (µs), CPU per thread (main, V8 workers, the
-// ring-buffer poll thread...), ring-buffer deliveries and HTTP events per second, context switches per second.
+// ring-buffer poll thread...), ring-buffer deliveries and HTTP events per second, context switches and minor page
+// faults per second. SETTLE=10: each window is measured after the same load ran that many seconds in the same
+// state (as bench:http-tracing does). PERF_EVENT=page-faults (or a uprobe, e.g. probe_node:x): perf records that
+// event instead of CPU samples.
 // HEAP_FILE=x.heapprofile (with PROFILE_FILE): sampled allocations of the on window, collected ones included.
 // PROFILE_FILE=x.cpuprofile: a V8 CPU profile (200 µs sampling) of the on window only (wall time in JS: a
 // thread preempted by the workload inflates what it was running). PERF_FILE=x.data: `perf record -g` of the agent
@@ -35,8 +38,9 @@ function threadTicks(pid) {
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const cs = [...status.matchAll(/ctxt_switches:\s+(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-      const o = (out[`${name}/${tid === String(pid) ? 'main' : tid}`] ??= { ticks: 0, cs: 0 });
+      const o = (out[`${name}/${tid === String(pid) ? 'main' : tid}`] ??= { ticks: 0, cs: 0, flt: 0 });
       o.ticks += Number(f[11]) + Number(f[12]);
+      o.flt += Number(f[7]);
       o.cs += cs;
     } catch { /* thread gone */ }
   }
@@ -64,6 +68,7 @@ const command = (c) => new Promise((resolve) => {
 });
 
 async function window(label) {
+  if (process.env.SETTLE) await wrk(RATE, Number(process.env.SETTLE));
   const s0 = await command('stats');
   const t0 = threadTicks(agent.pid);
   const r = await wrk(RATE, SECONDS);
@@ -71,7 +76,7 @@ async function window(label) {
   const s1 = await command('stats');
   const t1 = threadTicks(agent.pid);
   const secs = r.requests / r.rps;
-  const threads = Object.entries(t1).filter(([name, v]) => v.ticks - (t0[name]?.ticks ?? 0) > 0 || name.endsWith('main')).map(([name, v]) => `${name} ${(((v.ticks - (t0[name]?.ticks ?? 0)) * 1e6) / CLK_TCK / r.requests).toFixed(2)} µs/req, ${((v.cs - (t0[name]?.cs ?? 0)) / secs).toFixed(0)} cs/s`);
+  const threads = Object.entries(t1).filter(([name, v]) => v.ticks - (t0[name]?.ticks ?? 0) > 0 || name.endsWith('main')).map(([name, v]) => `${name} ${(((v.ticks - (t0[name]?.ticks ?? 0)) * 1e6) / CLK_TCK / r.requests).toFixed(2)} µs/req, ${((v.cs - (t0[name]?.cs ?? 0)) / secs).toFixed(0)} cs/s, ${((v.flt - (t0[name]?.flt ?? 0)) / secs).toFixed(0)} faults/s`);
   console.log(`${label}: ${(r.requests / secs).toFixed(0)} req/s, agent ${((s1.cpuUs - s0.cpuUs) / r.requests).toFixed(2)} µs/req `
     + `(${((s1.cpuUs - s0.cpuUs) / 1e4 / secs).toFixed(2)}% of a core; system ${((s1.sysUs - s0.sysUs) / r.requests).toFixed(2)} µs/req), spans ${s1.spansOnPort - s0.spansOnPort}, `
     + `deliveries ${((s1.batches - s0.batches) / secs).toFixed(1)}/s, events ${((s1.events - s0.events) / r.requests).toFixed(2)}/req\n  ${threads.join('\n  ')}`);
@@ -101,7 +106,7 @@ try {
   if (process.env.PROFILE_FILE) await command('profstart');
   // perf's view (CPU time, not wall time in JS; needs PROFILE_NODE_FLAGS=--perf-basic-prof for JS names).
   const perf = process.env.PERF_FILE
-    ? spawn('perf', ['record', '-F', process.env.PERF_FREQ ?? '1999', '-g', '-p', String(agent.pid), '-o', process.env.PERF_FILE], { stdio: 'ignore' })
+    ? spawn('perf', ['record', ...(process.env.PERF_EVENT ? ['-e', process.env.PERF_EVENT] : ['-F', process.env.PERF_FREQ ?? '1999']), '-g', '-p', String(agent.pid), '-o', process.env.PERF_FILE], { stdio: 'ignore' })
     : undefined;
   const on = await window('on ');
   if (perf) {
